@@ -1,0 +1,1 @@
+//! Reference emulator of Cloudflare's Custom CSR API.

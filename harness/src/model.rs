@@ -1,0 +1,277 @@
+//! The data that flows through a run: requests as data, exchanges as records, findings and
+//! outcomes as values. Nothing here touches the network, so loaders, checks and reporters can
+//! be tested without a socket.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Where a CSR lives: under an account or under a zone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Account(String),
+    Zone(String),
+}
+
+impl Scope {
+    /// The path segment that selects the scope kind (`accounts` or `zones`).
+    pub fn segment(&self) -> &'static str {
+        match self {
+            Scope::Account(_) => "accounts",
+            Scope::Zone(_) => "zones",
+        }
+    }
+
+    /// The label used in trial names and reports (`account` or `zone`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Scope::Account(_) => "account",
+            Scope::Zone(_) => "zone",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Scope::Account(id) | Scope::Zone(id) => id,
+        }
+    }
+
+    /// `/accounts/{id}` or `/zones/{id}`, relative to the target's base URL.
+    pub fn prefix(&self) -> String {
+        format!("/{}/{}", self.segment(), self.id())
+    }
+
+    /// The same kind of scope under another id.
+    pub fn with_id(&self, id: impl Into<String>) -> Scope {
+        match self {
+            Scope::Account(_) => Scope::Account(id.into()),
+            Scope::Zone(_) => Scope::Zone(id.into()),
+        }
+    }
+}
+
+/// The credentials a run may use. Their values never leave the process: requests carry an
+/// [`Auth`] that names them, and only the executor puts the values on the wire.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub token: Option<String>,
+    pub email: Option<String>,
+    pub api_key: Option<String>,
+}
+
+impl Credentials {
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    pub fn has_email_key(&self) -> bool {
+        self.email.is_some() && self.api_key.is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.has_token() && !self.has_email_key()
+    }
+
+    /// Every secret value, for the no-echo and redaction rules.
+    pub fn secrets(&self) -> Vec<&str> {
+        [&self.token, &self.email, &self.api_key]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+impl fmt::Debug for Credentials {
+    // Secrets must not reach logs through a stray `{:?}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("email", &self.email.as_ref().map(|_| "<redacted>"))
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The value of one request header: either literal text (safe to print) or a reference to a
+/// configured secret, which is printed as its environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderValue {
+    Literal(String),
+    /// `prefix` + the secret's value, e.g. `Bearer ` + token.
+    Secret { prefix: String, secret: SecretRef },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretRef {
+    Token,
+    Email,
+    ApiKey,
+}
+
+impl SecretRef {
+    /// The environment variable a reproduction line names instead of the value.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            SecretRef::Token => "CLOUDFLARE_API_TOKEN",
+            SecretRef::Email => "CLOUDFLARE_EMAIL",
+            SecretRef::ApiKey => "CLOUDFLARE_API_KEY",
+        }
+    }
+
+    pub fn value(self, creds: &Credentials) -> Option<&str> {
+        match self {
+            SecretRef::Token => creds.token.as_deref(),
+            SecretRef::Email => creds.email.as_deref(),
+            SecretRef::ApiKey => creds.api_key.as_deref(),
+        }
+    }
+}
+
+/// A request body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Json(Value),
+    /// Bytes sent as they are, for malformed-input cases.
+    Raw { content_type: Option<String>, bytes: Vec<u8> },
+}
+
+/// One HTTP request, fully resolved (no templates left), with secrets still symbolic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    /// Path relative to the target's base URL, starting with `/`, already percent-encoded
+    /// where needed.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, HeaderValue)>,
+    pub body: Option<Body>,
+}
+
+impl Request {
+    /// `GET /zones/…/custom_csrs?page=2`, the request line shown in reports.
+    pub fn line(&self) -> String {
+        let mut line = format!("{} {}", self.method, self.path);
+        for (i, (k, v)) in self.query.iter().enumerate() {
+            line.push(if i == 0 { '?' } else { '&' });
+            line.push_str(k);
+            line.push('=');
+            line.push_str(v);
+        }
+        line
+    }
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The first `max` characters of the body, for reports.
+    pub fn excerpt(&self, max: usize) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let mut out: String = text.chars().take(max).collect();
+        if text.chars().count() > max {
+            out.push('…');
+        }
+        out
+    }
+}
+
+/// A request and what the target answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub request: Request,
+    pub response: Response,
+    pub elapsed: Duration,
+}
+
+/// One broken rule: which rule, where, what was expected and what came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule's name, e.g. `envelope.success-matches-status`.
+    pub rule: String,
+    /// JSON pointer into the response body (`""` for the whole body, or a header/status marker).
+    pub pointer: String,
+    pub expected: String,
+    pub actual: String,
+    /// A sentence a person reads first.
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(
+        rule: impl Into<String>,
+        pointer: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule: rule.into(),
+            pointer: pointer.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}] {} (at {:?}: expected {}, got {})",
+            self.rule,
+            self.message,
+            self.pointer,
+            self.expected,
+            self.actual
+        )
+    }
+}
+
+/// How a trial ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass,
+    /// The target broke the contract.
+    Failure(Vec<Finding>),
+    /// The run could not judge (connection refused, timeout, bad case file, ...).
+    Error(String),
+    Skipped(String),
+}
+
+/// The record of one trial, consumed by reporters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The trial's full name, e.g. `pem::account::fixtures.rsa_full`.
+    pub name: String,
+    /// The JUnit testsuite it belongs to (check family or case file).
+    pub suite: String,
+    pub verdict: Verdict,
+    /// The exchanges the verdict was based on (the last one is the one a failure is about).
+    pub exchanges: Vec<Exchange>,
+    pub duration: Duration,
+    /// The seed of a property-generated trial.
+    pub seed: Option<u64>,
+}
