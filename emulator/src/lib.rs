@@ -1,1 +1,22 @@
 //! Reference emulator of Cloudflare's Custom CSR API.
+//!
+//! [`app`] is the whole API as an axum router (testable without a socket); [`Emulator`] runs
+//! it on its own thread and runtime; the `csr-emulator` binary serves it from the command line.
+
+mod auth;
+mod config;
+mod csr;
+mod error;
+mod key_pool;
+mod rate_limit;
+mod routes;
+mod server;
+mod store;
+mod validate;
+
+pub use auth::Credential;
+pub use config::{Config, RateLimit, SDK_TEST_API_KEY, SDK_TEST_EMAIL, SDK_TEST_TOKEN};
+pub use csr::KeyType;
+pub use error::ApiError;
+pub use routes::{MAX_BODY_BYTES, app};
+pub use server::Emulator;

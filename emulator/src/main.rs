@@ -1,1 +1,117 @@
-fn main() {}
+//! `csr-emulator`: serves the Custom CSR API emulator until Ctrl-C or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use csr_emulator::{Config, RateLimit, app};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "csr-emulator",
+    version,
+    about = "Reference emulator of Cloudflare's Custom CSR API"
+)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port (the printed line says which).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// API token accepted as `Authorization: Bearer <token>` [default: the SDK test token]
+    #[arg(long, env = "CSR_EMULATOR_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Email accepted with --api-key as X-Auth-Email [default: user@example.com]
+    #[arg(long, env = "CSR_EMULATOR_EMAIL", hide_env_values = true)]
+    email: Option<String>,
+    /// Global API key accepted with --email as X-Auth-Key [default: the SDK test key]
+    #[arg(long, env = "CSR_EMULATOR_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Throttle each credential to N requests per SECS seconds, e.g. 1200/300 (Cloudflare's)
+    #[arg(long, value_name = "N/SECS")]
+    rate_limit: Option<RateLimit>,
+    /// Delay every answer by this many milliseconds
+    #[arg(long, value_name = "MS")]
+    latency_ms: Option<u64>,
+    /// How many RSA-2048 keys to keep pre-generated (0: generate each on demand)
+    #[arg(long, value_name = "N")]
+    key_pool: Option<usize>,
+}
+
+impl Cli {
+    fn config(self) -> Config {
+        let defaults = Config::default();
+        Config {
+            token: self.token.unwrap_or(defaults.token),
+            email: self.email.unwrap_or(defaults.email),
+            api_key: self.api_key.unwrap_or(defaults.api_key),
+            rate_limit: self.rate_limit,
+            latency: self.latency_ms.map(Duration::from_millis),
+            key_pool_size: self.key_pool.unwrap_or(defaults.key_pool_size),
+            ..defaults
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let listen = cli.listen;
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("csr-emulator: cannot listen on {listen}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("csr-emulator: cannot read the bound address: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let router = app(cli.config());
+    {
+        // Harnesses parse this line to find the port, so it must go out before serving.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "csr-emulator listening on http://{addr}/client/v4");
+        let _ = out.flush();
+    }
+    let serve = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal());
+    // A client that keeps its connection busy must not stop the process from exiting.
+    let deadline = async {
+        shutdown_signal().await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    };
+    tokio::select! {
+        result = serve => match result {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("csr-emulator: server error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        () = deadline => std::process::ExitCode::SUCCESS,
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,79 @@
+//! Key generation and PKCS#10 signing: the one place that touches rcgen.
+
+use std::str::FromStr;
+
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, DnValue, KeyPair, PKCS_ECDSA_P256_SHA256,
+    PKCS_RSA_SHA256, RsaKeySize, SanType,
+};
+use serde::Serialize;
+
+use crate::validate::CreateCustomCsr;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    #[default]
+    Rsa2048,
+    P256v1,
+}
+
+impl FromStr for KeyType {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "rsa2048" => Ok(KeyType::Rsa2048),
+            "p256v1" => Ok(KeyType::P256v1),
+            _ => Err(()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsrError {
+    #[error("CSR generation failed: {0}")]
+    Rcgen(#[from] rcgen::Error),
+    #[error("key generation was cancelled")]
+    Cancelled,
+}
+
+pub fn generate_key(key_type: KeyType) -> Result<KeyPair, CsrError> {
+    Ok(match key_type {
+        KeyType::Rsa2048 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048)?,
+        KeyType::P256v1 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?,
+    })
+}
+
+/// Signs a PKCS#10 request whose subject is C, ST, L, O, OU, CN (Cloudflare's order) and whose
+/// SAN extension holds exactly the requested DNS names. Returns the PEM.
+pub fn sign_request(req: &CreateCustomCsr, key: &KeyPair) -> Result<String, CsrError> {
+    let mut dn = DistinguishedName::new();
+    // RFC 5280 wants countryName as PrintableString; a value that cannot be one still goes in
+    // (as UTF8String) because the API echoes whatever country it was given.
+    let country = match rcgen::string::PrintableString::try_from(req.country.as_str()) {
+        Ok(p) => DnValue::PrintableString(p),
+        Err(_) => DnValue::Utf8String(req.country.clone()),
+    };
+    dn.push(DnType::CountryName, country);
+    dn.push(DnType::StateOrProvinceName, req.state.as_str());
+    dn.push(DnType::LocalityName, req.locality.as_str());
+    dn.push(DnType::OrganizationName, req.organization.as_str());
+    if let Some(ou) = req
+        .organizational_unit
+        .as_deref()
+        .filter(|ou| !ou.is_empty())
+    {
+        dn.push(DnType::OrganizationalUnitName, ou);
+    }
+    dn.push(DnType::CommonName, req.common_name.as_str());
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.subject_alt_names = req
+        .sans
+        .iter()
+        .map(|s| Ok(SanType::DnsName(s.as_str().try_into()?)))
+        .collect::<Result<_, rcgen::Error>>()?;
+    Ok(params.serialize_request(key)?.pem()?)
+}

@@ -1,0 +1,457 @@
+//! The router: routes, extractors that turn every rejection into Cloudflare's envelope, and
+//! the handlers of the four operations.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::auth::authenticate;
+use crate::config::Config;
+use crate::csr::sign_request;
+use crate::error::{ApiError, Shaped, sanitize_path};
+use crate::key_pool::KeyPool;
+use crate::rate_limit::RateLimiter;
+use crate::store::{
+    CustomCsr, Direction, Limits, ListOrder, Scope, ScopeKind, Store, StoredCsr, format_timestamp,
+};
+use crate::validate::parse_create;
+
+/// Larger request bodies are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Account and zone ids are at most 32 characters (32 hex digits in practice).
+const MAX_SCOPE_ID_CHARS: usize = 32;
+/// Custom CSR ids are at most 36 characters (a UUID in practice).
+const MAX_CSR_ID_CHARS: usize = 36;
+/// Heap the store may hold across all scopes, besides the CSR count caps in `Config`.
+const MAX_STORE_BYTES: usize = 256 << 20;
+const MIN_PER_PAGE: u64 = 5;
+const MAX_PER_PAGE: u64 = 50;
+
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Shared>);
+
+pub(crate) struct Shared {
+    config: Config,
+    store: Store,
+    keys: KeyPool,
+    limiter: Option<RateLimiter>,
+}
+
+/// The whole emulator as a router: both scopes, at the root and under `/client/v4`.
+pub fn app(config: Config) -> Router {
+    let state = AppState(Arc::new(Shared {
+        store: Store::new(Limits {
+            per_scope: config.max_csrs_per_scope,
+            total: config.max_csrs_total,
+            total_bytes: MAX_STORE_BYTES,
+        }),
+        keys: KeyPool::new(config.key_pool_size),
+        limiter: config.rate_limit.map(RateLimiter::new),
+        config,
+    }));
+    let latency = state.0.config.latency;
+
+    let mut router = Router::new();
+    for prefix in ["", "/client/v4"] {
+        for scope in ["accounts/{account_id}", "zones/{zone_id}"] {
+            router = router
+                .route(
+                    &format!("{prefix}/{scope}/custom_csrs"),
+                    get(list_csrs).post(create_csr),
+                )
+                .route(
+                    &format!("{prefix}/{scope}/custom_csrs/{{custom_csr_id}}"),
+                    get(get_csr).delete(delete_csr),
+                );
+        }
+    }
+    let mut router = router
+        // Only matched routes authenticate: an unknown route is a routing error first.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_credential,
+        ))
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    if let Some(delay) = latency {
+        router = router.layer(middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                tokio::time::sleep(delay).await;
+                next.run(req).await
+            },
+        ));
+    }
+    router.layer(middleware::from_fn(envelope_guard))
+}
+
+/// Last line of defence: whatever axum or hyper answered on their own (405, 413, a failed
+/// extractor we did not wrap) leaves as Cloudflare's JSON envelope, never as text/plain.
+async fn envelope_guard(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    if response.status().is_success() || response.extensions().get::<Shaped>().is_some() {
+        return response;
+    }
+    let status = response.status();
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        },
+        StatusCode::NOT_FOUND => ApiError::NoRoute {
+            path: route_path(&path),
+        },
+        s if s.is_client_error() => ApiError::InvalidRequest {
+            reason: "the request could not be understood".into(),
+        },
+        _ => ApiError::Internal,
+    };
+    let mut shaped = error.into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        shaped.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    shaped
+}
+
+/// The path as Cloudflare names it in routing errors: without the `/client/v4` base.
+fn route_path(path: &str) -> String {
+    let path = path.strip_prefix("/client/v4").unwrap_or(path);
+    sanitize_path(if path.is_empty() { "/" } else { path })
+}
+
+async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        path: route_path(uri.path()),
+    }
+}
+
+async fn require_credential(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let credential = match authenticate(req.headers(), &state.0.config) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let Some(limiter) = &state.0.limiter else {
+        return next.run(req).await;
+    };
+    match limiter.charge(credential.rate_limit_key()) {
+        Err(e) => e.into_response(),
+        Ok(budget) => {
+            let mut response = next.run(req).await;
+            let headers = response.headers_mut();
+            headers.insert("x-ratelimit-limit", HeaderValue::from(budget.limit));
+            headers.insert("x-ratelimit-remaining", HeaderValue::from(budget.remaining));
+            response
+        }
+    }
+}
+
+/// The account or zone of a request and, on item routes, the custom CSR id, both checked.
+pub(crate) struct CsrPath {
+    scope: Scope,
+    custom_csr_id: Option<String>,
+}
+
+impl CsrPath {
+    fn custom_csr_id(&self) -> Result<&str, ApiError> {
+        self.custom_csr_id.as_deref().ok_or(ApiError::Internal)
+    }
+}
+
+impl FromRequestParts<AppState> for CsrPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let no_route = |uri: &Uri| ApiError::NoRoute {
+            path: route_path(uri.path()),
+        };
+        // Undecodable percent-escapes (e.g. invalid UTF-8) cannot name an account or zone.
+        let params = match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
+            Ok(Path(p)) => p,
+            Err(_) => return Err(no_route(&parts.uri)),
+        };
+        let (kind, id) = match (params.get("account_id"), params.get("zone_id")) {
+            (Some(id), None) => (ScopeKind::Account, id),
+            (None, Some(id)) => (ScopeKind::Zone, id),
+            _ => return Err(no_route(&parts.uri)),
+        };
+        if !valid_scope_id(id) {
+            return Err(no_route(&parts.uri));
+        }
+        let custom_csr_id = match params.get("custom_csr_id") {
+            Some(csr_id) if valid_csr_id(csr_id) => Some(csr_id.clone()),
+            Some(_) => return Err(ApiError::InvalidCsrId),
+            None => None,
+        };
+        Ok(CsrPath {
+            scope: Scope {
+                kind,
+                id: id.clone(),
+            },
+            custom_csr_id,
+        })
+    }
+}
+
+/// Ids are opaque to Cloudflare's SDKs (their tests use `account_id`), so any short id made
+/// of letters, digits, `-` and `_` names a scope; `..` and the like never do.
+fn valid_scope_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_SCOPE_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn valid_csr_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_CSR_ID_CHARS
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A create body: read within the size limit and parsed as JSON whatever its Content-Type.
+pub(crate) struct CsrBody(Value);
+
+impl FromRequest<AppState> for CsrBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge {
+                    limit: MAX_BODY_BYTES,
+                }
+            } else {
+                ApiError::InvalidJson
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(CsrBody)
+            .map_err(|_| ApiError::InvalidJson)
+    }
+}
+
+/// List parameters as sent; parsed by hand so every bad value gets the envelope.
+#[derive(Default)]
+pub(crate) struct ListQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+    order: Option<String>,
+    direction: Option<String>,
+}
+
+impl FromRequestParts<AppState> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::InvalidRequest {
+                reason: "the query string cannot be decoded".into(),
+            })?;
+        let mut q = ListQuery::default();
+        // Later occurrences win, as with most web frameworks.
+        for (k, v) in pairs {
+            match k.as_str() {
+                "page" => q.page = Some(v),
+                "per_page" => q.per_page = Some(v),
+                "order" => q.order = Some(v),
+                "direction" => q.direction = Some(v),
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
+}
+
+/// A whole number from a query value; SDKs typed with floats may send `5.0`.
+fn number_param(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let invalid = || ApiError::InvalidRequest {
+        reason: format!("{name} must be a number"),
+    };
+    if let Ok(n) = raw.trim().parse::<i64>() {
+        return Ok(Some(n));
+    }
+    match raw.trim().parse::<f64>() {
+        // `as` saturates, which is what a huge page number should do.
+        Ok(f) if f.is_finite() => Ok(Some(f.trunc() as i64)),
+        _ => Err(invalid()),
+    }
+}
+
+#[derive(Serialize)]
+struct Success<T: Serialize> {
+    success: bool,
+    errors: [(); 0],
+    messages: [(); 0],
+    result: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_info: Option<ResultInfo>,
+}
+
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+struct ResultInfo {
+    page: u64,
+    per_page: u64,
+    count: u64,
+    total_count: u64,
+    total_pages: u64,
+}
+
+fn success<T: Serialize>(
+    status: StatusCode,
+    result: T,
+    result_info: Option<ResultInfo>,
+) -> Response {
+    let body = Success {
+        success: true,
+        errors: [],
+        messages: [],
+        result,
+        result_info,
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn list_csrs(
+    State(state): State<AppState>,
+    path: CsrPath,
+    query: ListQuery,
+) -> Result<Response, ApiError> {
+    let default_per_page = match path.scope.kind {
+        ScopeKind::Account => MAX_PER_PAGE,
+        ScopeKind::Zone => 20,
+    };
+    let page = number_param("page", query.page.as_deref())?
+        .unwrap_or(1)
+        .max(1) as u64;
+    let per_page = number_param("per_page", query.per_page.as_deref())?
+        .map_or(default_per_page, |n| {
+            n.clamp(MIN_PER_PAGE as i64, MAX_PER_PAGE as i64) as u64
+        });
+    let (order, direction) = match path.scope.kind {
+        ScopeKind::Account => (
+            match query.order.as_deref() {
+                None => ListOrder::default(),
+                Some("name") => ListOrder::Name,
+                Some("account_tag") => ListOrder::AccountTag,
+                Some("created_at") => ListOrder::CreatedAt,
+                Some(_) => {
+                    return Err(ApiError::InvalidRequest {
+                        reason: "order must be one of name, account_tag, created_at".into(),
+                    });
+                }
+            },
+            match query.direction.as_deref() {
+                None => Direction::default(),
+                Some("asc") => Direction::Asc,
+                Some("desc") => Direction::Desc,
+                Some(_) => {
+                    return Err(ApiError::InvalidRequest {
+                        reason: "direction must be asc or desc".into(),
+                    });
+                }
+            },
+        ),
+        // Zones take no sort parameters: the list is always oldest first.
+        ScopeKind::Zone => (ListOrder::CreatedAt, Direction::Asc),
+    };
+
+    let all = state.0.store.list(&path.scope, order, direction);
+    let total = all.len() as u64;
+    let start = usize::try_from((page - 1).saturating_mul(per_page)).unwrap_or(usize::MAX);
+    let items: Vec<&CustomCsr> = all
+        .iter()
+        .skip(start)
+        .take(per_page as usize)
+        .map(|s| &s.csr)
+        .collect();
+    let info = ResultInfo {
+        page,
+        per_page,
+        count: items.len() as u64,
+        total_count: total,
+        total_pages: total.div_ceil(per_page),
+    };
+    Ok(success(StatusCode::OK, items, Some(info)))
+}
+
+async fn create_csr(
+    State(state): State<AppState>,
+    path: CsrPath,
+    CsrBody(body): CsrBody,
+) -> Result<Response, ApiError> {
+    let req = parse_create(&body, path.scope.kind)?;
+    let key = state
+        .0
+        .keys
+        .key_for(req.key_type)
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let pem = sign_request(&req, &key).map_err(|_| ApiError::Internal)?;
+    let now = OffsetDateTime::now_utc();
+    // Served with microseconds, so keep exactly that for sorting too.
+    let created = now
+        .replace_nanosecond(now.microsecond() * 1_000)
+        .unwrap_or(now);
+    let account_tag = match path.scope.kind {
+        ScopeKind::Account => Some(path.scope.id.clone()),
+        ScopeKind::Zone => None,
+    };
+    let csr = CustomCsr {
+        id: uuid::Uuid::new_v4().to_string(),
+        created_at: format_timestamp(created),
+        key_type: req.key_type,
+        csr: pem,
+        common_name: req.common_name,
+        country: req.country,
+        state: req.state,
+        locality: req.locality,
+        organization: req.organization,
+        organizational_unit: req.organizational_unit,
+        sans: req.sans,
+        account_tag,
+        name: req.name,
+        description: req.description,
+        created,
+    };
+    let stored = state
+        .0
+        .store
+        .insert(&path.scope, StoredCsr::new(csr, key.serialize_der()))?;
+    Ok(success(StatusCode::CREATED, &stored.csr, None))
+}
+
+async fn get_csr(State(state): State<AppState>, path: CsrPath) -> Result<Response, ApiError> {
+    let stored = state
+        .0
+        .store
+        .get(&path.scope, path.custom_csr_id()?)
+        .ok_or(ApiError::CsrNotFound)?;
+    Ok(success(StatusCode::OK, &stored.csr, None))
+}
+
+async fn delete_csr(State(state): State<AppState>, path: CsrPath) -> Result<Response, ApiError> {
+    let removed = state
+        .0
+        .store
+        .remove(&path.scope, path.custom_csr_id()?)
+        .ok_or(ApiError::CsrNotFound)?;
+    Ok(success(
+        StatusCode::OK,
+        serde_json::json!({ "id": removed.csr.id }),
+        None,
+    ))
+}

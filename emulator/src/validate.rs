@@ -1,0 +1,276 @@
+//! Turns a create body into a checked request, with Cloudflare's codes and check order.
+
+use serde_json::{Map, Value};
+
+use crate::csr::KeyType;
+use crate::error::{ApiError, RequiredField};
+use crate::store::ScopeKind;
+
+pub const MAX_COMMON_NAME_CHARS: usize = 64;
+pub const MAX_SANS: usize = 150;
+/// SANs must be *smaller* than 256 characters.
+pub const MAX_SAN_LEN: usize = 255;
+
+/// A create body that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateCustomCsr {
+    pub country: String,
+    pub state: String,
+    pub locality: String,
+    pub organization: String,
+    pub organizational_unit: Option<String>,
+    pub common_name: String,
+    pub sans: Vec<String>,
+    pub key_type: KeyType,
+    /// Account scope only; zone bodies never keep these.
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Checks in Cloudflare's order: required fields (country, state, locality, organization,
+/// common name), common-name length, SANs, key type; the first failure wins.
+pub fn parse_create(body: &Value, scope: ScopeKind) -> Result<CreateCustomCsr, ApiError> {
+    let obj = body.as_object().ok_or(ApiError::InvalidJson)?;
+    let country = required(obj, "country", RequiredField::Country)?;
+    let state = required(obj, "state", RequiredField::State)?;
+    let locality = required(obj, "locality", RequiredField::Locality)?;
+    let organization = required(obj, "organization", RequiredField::Organization)?;
+    let common_name = required(obj, "common_name", RequiredField::CommonName)?;
+    if common_name.chars().count() > MAX_COMMON_NAME_CHARS {
+        return Err(ApiError::CommonNameTooLong {
+            max: MAX_COMMON_NAME_CHARS,
+        });
+    }
+    let sans = sans(obj.get("sans"))?;
+    let key_type = match obj.get("key_type") {
+        None | Some(Value::Null) => KeyType::default(),
+        Some(Value::String(s)) => s.parse().map_err(|_| ApiError::InvalidKeyType)?,
+        Some(_) => return Err(ApiError::InvalidKeyType),
+    };
+    let organizational_unit = optional(obj, "organizational_unit")?;
+    let (name, description) = match scope {
+        ScopeKind::Account => (optional(obj, "name")?, optional(obj, "description")?),
+        ScopeKind::Zone => (None, None),
+    };
+    Ok(CreateCustomCsr {
+        country,
+        state,
+        locality,
+        organization,
+        organizational_unit,
+        common_name,
+        sans,
+        key_type,
+        name,
+        description,
+    })
+}
+
+/// Absent, null, blank or not a string: all count as "field is required".
+fn required(obj: &Map<String, Value>, key: &str, field: RequiredField) -> Result<String, ApiError> {
+    match obj.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        _ => Err(ApiError::Required(field)),
+    }
+}
+
+/// Null counts as not sent; other non-strings have no code of their own, so they are 1400.
+fn optional(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::InvalidJson),
+    }
+}
+
+fn sans(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
+    let items = match value {
+        None | Some(Value::Null) => return Err(ApiError::NoSan),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ApiError::InvalidSan {
+                reason: "sans must be an array of strings.".into(),
+            });
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::NoSan);
+    }
+    if items.len() > MAX_SANS {
+        return Err(ApiError::InvalidSan {
+            reason: format!("At most {MAX_SANS} SANs are allowed."),
+        });
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(s) => check_san(s).map(|()| s.clone()),
+            _ => Err(ApiError::InvalidSan {
+                reason: "Each SAN must be a string.".into(),
+            }),
+        })
+        .collect()
+}
+
+const RESERVED_TLDS: [&str; 4] = ["test", "example", "invalid", "localhost"];
+const EXAMPLE_DOMAINS: [&str; 3] = ["example.com", "example.net", "example.org"];
+
+/// One SAN: a DNS name (optionally `*.`-prefixed) that a public CA could ever issue for.
+pub fn check_san(san: &str) -> Result<(), ApiError> {
+    let invalid = |reason: &str| ApiError::InvalidSan {
+        reason: reason.to_owned(),
+    };
+    if !san.is_ascii() {
+        return Err(ApiError::NonAsciiSan);
+    }
+    if san.len() > MAX_SAN_LEN {
+        return Err(invalid("A SAN is 256 characters or longer."));
+    }
+    if san.parse::<std::net::IpAddr>().is_ok() {
+        return Err(invalid("IP addresses are not allowed."));
+    }
+    let host = san.strip_prefix("*.").unwrap_or(san);
+    let labels: Vec<&str> = host.split('.').collect();
+    for label in &labels {
+        let well_formed = (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !well_formed {
+            return Err(invalid("A SAN is not a valid DNS name."));
+        }
+    }
+    let tld = labels[labels.len() - 1].to_ascii_lowercase();
+    if tld.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("A SAN has a numeric top-level domain."));
+    }
+    if RESERVED_TLDS.contains(&tld.as_str()) {
+        return Err(ApiError::ReservedTldSan);
+    }
+    if labels.len() < 2 {
+        return Err(invalid("A SAN must have at least two labels."));
+    }
+    let lower = host.to_ascii_lowercase();
+    let under_example = EXAMPLE_DOMAINS
+        .iter()
+        .any(|d| lower == *d || lower.ends_with(&format!(".{d}")));
+    if under_example {
+        return Err(ApiError::ExampleDomainSan);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code(san: &str) -> Option<u32> {
+        check_san(san).err().map(|e| e.code())
+    }
+
+    #[test]
+    fn san_rules_map_to_their_codes() {
+        assert_eq!(code("www.cloudflare-demo.com"), None);
+        assert_eq!(code("*.cloudflare-demo.com"), None);
+        assert_eq!(code("a-b.c0.io"), None);
+        assert_eq!(code("bücher.de"), Some(1413));
+        assert_eq!(code(&format!("{}.com", "a.".repeat(126))), Some(1412));
+        assert_eq!(code("192.0.2.1"), Some(1412));
+        assert_eq!(code("::1"), Some(1412));
+        assert_eq!(code("-lead.com"), Some(1412));
+        assert_eq!(code("trail-.com"), Some(1412));
+        assert_eq!(code("a..com"), Some(1412));
+        assert_eq!(code("under_score.com"), Some(1412));
+        assert_eq!(code("*"), Some(1412));
+        assert_eq!(code("a.*.com"), Some(1412));
+        assert_eq!(code("1.2.3"), Some(1412));
+        assert_eq!(code("single"), Some(1412));
+        assert_eq!(code(""), Some(1412));
+        assert_eq!(code("host.test"), Some(1414));
+        assert_eq!(code("LOCALHOST"), Some(1414));
+        assert_eq!(code("a.example"), Some(1414));
+        assert_eq!(code("example.com"), Some(1416));
+        assert_eq!(code("www.Example.ORG"), Some(1416));
+        assert_eq!(code("notexample.com"), None);
+    }
+
+    fn body() -> Value {
+        json!({"country":"US","state":"CA","locality":"SF","organization":"Org",
+               "common_name":"cloudflare-demo.com","sans":["cloudflare-demo.com"]})
+    }
+
+    fn err(mut patch: impl FnMut(&mut Map<String, Value>)) -> u32 {
+        let mut b = body();
+        patch(b.as_object_mut().unwrap());
+        parse_create(&b, ScopeKind::Account).unwrap_err().code()
+    }
+
+    #[test]
+    fn required_fields_are_checked_in_cloudflare_order() {
+        assert_eq!(err(|o| o.clear()), 1405);
+        assert_eq!(err(|o| drop(o.remove("state"))), 1406);
+        assert_eq!(
+            err(|o| {
+                o.remove("locality");
+                o.remove("common_name");
+            }),
+            1407
+        );
+        assert_eq!(
+            err(|o| drop(o.insert("organization".into(), json!(5)))),
+            1408
+        );
+        assert_eq!(
+            err(|o| drop(o.insert("common_name".into(), json!("  ")))),
+            1409
+        );
+        assert_eq!(
+            err(|o| drop(o.insert("common_name".into(), json!("é".repeat(65))))),
+            1410
+        );
+        assert_eq!(err(|o| drop(o.insert("sans".into(), json!([])))), 1411);
+        assert_eq!(err(|o| drop(o.remove("sans"))), 1411);
+        assert_eq!(err(|o| drop(o.insert("sans".into(), json!("a.com")))), 1412);
+        assert_eq!(err(|o| drop(o.insert("sans".into(), json!([1])))), 1412);
+        let many: Vec<String> = (0..151)
+            .map(|i| format!("h{i}.cloudflare-demo.com"))
+            .collect();
+        assert_eq!(err(|o| drop(o.insert("sans".into(), json!(many)))), 1412);
+        assert_eq!(
+            err(|o| drop(o.insert("key_type".into(), json!("rsa4096")))),
+            1417
+        );
+        assert_eq!(
+            err(|o| drop(o.insert("key_type".into(), json!(2048)))),
+            1417
+        );
+        assert_eq!(
+            parse_create(&json!([1]), ScopeKind::Zone)
+                .unwrap_err()
+                .code(),
+            1400
+        );
+    }
+
+    #[test]
+    fn common_name_length_counts_characters() {
+        let mut b = body();
+        b["common_name"] = json!("é".repeat(64));
+        assert!(parse_create(&b, ScopeKind::Zone).is_ok());
+    }
+
+    #[test]
+    fn zone_bodies_drop_account_only_fields() {
+        let mut b = body();
+        b["name"] = json!("n");
+        b["description"] = json!("d");
+        let z = parse_create(&b, ScopeKind::Zone).unwrap();
+        assert_eq!((z.name, z.description), (None, None));
+        let a = parse_create(&b, ScopeKind::Account).unwrap();
+        assert_eq!(a.name.as_deref(), Some("n"));
+        assert_eq!(a.key_type, KeyType::Rsa2048);
+    }
+}
