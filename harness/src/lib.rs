@@ -1,3 +1,9 @@
 //! csr-conformance: a conformance and contract test harness for Cloudflare's Custom CSR API.
 
+pub mod cases;
+pub mod checks;
+pub mod executor;
 pub mod model;
+pub mod report;
+pub mod schemas;
+pub mod template;

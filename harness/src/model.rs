@@ -101,7 +101,10 @@ impl fmt::Debug for Credentials {
 pub enum HeaderValue {
     Literal(String),
     /// `prefix` + the secret's value, e.g. `Bearer ` + token.
-    Secret { prefix: String, secret: SecretRef },
+    Secret {
+        prefix: String,
+        secret: SecretRef,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,7 +138,10 @@ impl SecretRef {
 pub enum Body {
     Json(Value),
     /// Bytes sent as they are, for malformed-input cases.
-    Raw { content_type: Option<String>, bytes: Vec<u8> },
+    Raw {
+        content_type: Option<String>,
+        bytes: Vec<u8>,
+    },
 }
 
 /// One HTTP request, fully resolved (no templates left), with secrets still symbolic.
@@ -241,11 +247,7 @@ impl fmt::Display for Finding {
         write!(
             f,
             "[{}] {} (at {:?}: expected {}, got {})",
-            self.rule,
-            self.message,
-            self.pointer,
-            self.expected,
-            self.actual
+            self.rule, self.message, self.pointer, self.expected, self.actual
         )
     }
 }

@@ -1,0 +1,287 @@
+//! A step's own expectations from its case file, after templates were filled in.
+
+use serde_json::Value;
+
+use crate::cases::StatusSpec;
+use crate::checks::envelope::kind;
+use crate::model::{Exchange, Finding};
+
+/// A step's expectations with every template resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resolved {
+    pub status: Option<StatusSpec>,
+    pub codes: Vec<i64>,
+    pub json: Vec<(String, Value)>,
+    pub absent: Vec<String>,
+    pub excludes: Vec<String>,
+    /// The JSON body that was sent, when `result` must carry exactly its fields.
+    pub result_matches: Option<Value>,
+    /// Whether `codes` are enforced (`--strict`).
+    pub strict_codes: bool,
+}
+
+/// Fields a client sets on create; any of them in `result` must have been sent. `name` and
+/// `description` exist only on accounts; an empty or null echo of an unsent optional field is
+/// tolerated, since it carries no value the client did not choose.
+const CLIENT_FIELDS: &[&str] = &[
+    "common_name",
+    "country",
+    "state",
+    "locality",
+    "organization",
+    "organizational_unit",
+    "sans",
+    "key_type",
+    "name",
+    "description",
+];
+
+pub fn check(ex: &Exchange, expect: &Resolved) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let status = ex.response.status;
+    if let Some(spec) = expect.status
+        && !spec.matches(status)
+    {
+        out.push(Finding::new(
+            "expect.status",
+            "status",
+            spec.to_string(),
+            status.to_string(),
+            format!("expected status {spec}, got {status}"),
+        ));
+    }
+    let body: Option<Value> = serde_json::from_slice(&ex.response.body).ok();
+    let null = Value::Null;
+    let body_ref = body.as_ref().unwrap_or(&null);
+
+    if expect.strict_codes && !expect.codes.is_empty() {
+        let got: Vec<i64> = body_ref
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|e| e.get("code")?.as_i64()).collect())
+            .unwrap_or_default();
+        if !got.iter().any(|c| expect.codes.contains(c)) {
+            out.push(Finding::new(
+                "expect.codes",
+                "/errors",
+                format!("one of {:?}", expect.codes),
+                format!("{got:?}"),
+                "the failure does not carry the documented error code",
+            ));
+        }
+    }
+
+    for (pointer, want) in &expect.json {
+        match body_ref.pointer(pointer) {
+            Some(got) if got == want => {}
+            got => out.push(Finding::new(
+                "expect.json",
+                pointer.clone(),
+                short(want),
+                got.map_or("(missing)".to_string(), short),
+                format!("the body does not hold the expected value at {pointer:?}"),
+            )),
+        }
+    }
+    for pointer in &expect.absent {
+        if let Some(got) = body_ref.pointer(pointer) {
+            out.push(Finding::new(
+                "expect.absent",
+                pointer.clone(),
+                "(absent)",
+                short(got),
+                format!("{pointer:?} must not be in the answer"),
+            ));
+        }
+    }
+    for needle in &expect.excludes {
+        if !needle.is_empty()
+            && String::from_utf8_lossy(&ex.response.body).contains(needle.as_str())
+        {
+            out.push(Finding::new(
+                "expect.excludes",
+                "",
+                format!("no {needle:?}"),
+                format!("{needle:?} found"),
+                format!("the answer must not contain {needle:?}"),
+            ));
+        }
+    }
+    if let Some(sent) = &expect.result_matches {
+        check_result_matches(body_ref.get("result"), sent, &mut out);
+    }
+    out
+}
+
+fn check_result_matches(result: Option<&Value>, sent: &Value, out: &mut Vec<Finding>) {
+    let (Some(Value::Object(result)), Some(sent)) = (result, sent.as_object()) else {
+        out.push(Finding::new(
+            "expect.result-matches-body",
+            "/result",
+            "an object echoing the request",
+            result.map_or("(missing)".to_string(), kind),
+            "no CustomCsr object to compare with the request",
+        ));
+        return;
+    };
+    for (field, want) in sent {
+        match result.get(field) {
+            Some(got) if got == want => {}
+            got => out.push(Finding::new(
+                "expect.result-matches-body",
+                format!("/result/{field}"),
+                short(want),
+                got.map_or("(missing)".to_string(), short),
+                format!("`{field}` must come back as it was sent"),
+            )),
+        }
+    }
+    if !sent.contains_key("key_type") && result.get("key_type") != Some(&Value::from("rsa2048")) {
+        out.push(Finding::new(
+            "expect.result-matches-body",
+            "/result/key_type",
+            "\"rsa2048\" (the default)",
+            result
+                .get("key_type")
+                .map_or("(missing)".to_string(), short),
+            "a create without key_type must default to rsa2048",
+        ));
+    }
+    for field in CLIENT_FIELDS {
+        if sent.contains_key(*field) || *field == "key_type" {
+            continue;
+        }
+        match result.get(*field) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s.is_empty() => {}
+            Some(got) => out.push(Finding::new(
+                "expect.result-matches-body",
+                format!("/result/{field}"),
+                "(absent: not sent)",
+                short(got),
+                format!("`{field}` was not sent, yet the answer has a value for it"),
+            )),
+        }
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 120 {
+        format!("{}…", s.chars().take(120).collect::<String>())
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Request, Response};
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn ex(status: u16, body: Value) -> Exchange {
+        Exchange {
+            request: Request {
+                method: "POST".into(),
+                path: "/zones/z/custom_csrs".into(),
+                query: vec![],
+                headers: vec![],
+                body: None,
+            },
+            response: Response {
+                status,
+                headers: vec![],
+                body: body.to_string().into_bytes(),
+            },
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn rules(f: &[Finding]) -> Vec<(&str, &str)> {
+        f.iter()
+            .map(|f| (f.rule.as_str(), f.pointer.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn status_json_absent_excludes() {
+        let e = Resolved {
+            status: Some(StatusSpec::Class(4)),
+            json: vec![("/result/id".into(), json!("abc"))],
+            absent: vec!["/result/name".into()],
+            excludes: vec!["secret-ish".into()],
+            ..Resolved::default()
+        };
+        let good = ex(404, json!({"result": {"id": "abc"}}));
+        assert_eq!(rules(&check(&good, &e)), vec![]);
+        let bad = ex(
+            500,
+            json!({"result": {"id": "abd", "name": "x secret-ish"}}),
+        );
+        assert_eq!(
+            rules(&check(&bad, &e)),
+            vec![
+                ("expect.status", "status"),
+                ("expect.json", "/result/id"),
+                ("expect.absent", "/result/name"),
+                ("expect.excludes", "")
+            ]
+        );
+    }
+
+    #[test]
+    fn codes_only_when_strict() {
+        let mut e = Resolved {
+            codes: vec![1419],
+            ..Resolved::default()
+        };
+        let body = ex(404, json!({"errors": [{"code": 1000}]}));
+        assert_eq!(rules(&check(&body, &e)), vec![]);
+        e.strict_codes = true;
+        assert_eq!(rules(&check(&body, &e)), vec![("expect.codes", "/errors")]);
+    }
+
+    #[test]
+    fn result_must_echo_exactly_the_sent_fields() {
+        let sent = json!({"common_name": "a.b.net", "sans": ["a.b.net"], "key_type": "p256v1"});
+        let e = Resolved {
+            result_matches: Some(sent),
+            ..Resolved::default()
+        };
+        let good = ex(
+            201,
+            json!({"result": {"id": "1", "common_name": "a.b.net", "sans": ["a.b.net"], "key_type": "p256v1", "organizational_unit": ""}}),
+        );
+        assert_eq!(rules(&check(&good, &e)), vec![]);
+        let bad = ex(
+            201,
+            json!({"result": {"id": "1", "common_name": "A.b.net", "key_type": "p256v1", "locality": "X"}}),
+        );
+        assert_eq!(
+            rules(&check(&bad, &e)),
+            vec![
+                ("expect.result-matches-body", "/result/common_name"),
+                ("expect.result-matches-body", "/result/sans"),
+                ("expect.result-matches-body", "/result/locality"),
+            ]
+        );
+    }
+
+    #[test]
+    fn key_type_defaults_to_rsa2048() {
+        let e = Resolved {
+            result_matches: Some(json!({"common_name": "a"})),
+            ..Resolved::default()
+        };
+        let bad = ex(
+            201,
+            json!({"result": {"common_name": "a", "key_type": "p256v1"}}),
+        );
+        assert_eq!(
+            rules(&check(&bad, &e)),
+            vec![("expect.result-matches-body", "/result/key_type")]
+        );
+    }
+}

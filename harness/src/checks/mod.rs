@@ -1,0 +1,149 @@
+//! Checks: pure functions from exchanges to findings, one module per family.
+
+pub mod envelope;
+pub mod expect;
+pub mod list;
+pub mod pem;
+
+use serde_json::Value;
+
+use crate::cases::ScopeKind;
+use crate::model::{Exchange, Finding};
+use crate::schemas::Schemas;
+
+/// The operations of the Custom CSR API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    List,
+    Create,
+    Get,
+    Delete,
+}
+
+/// Recognises an operation from a request's method and path (relative to the base URL):
+/// `/{accounts|zones}/{id}/custom_csrs[/{custom_csr_id}]`.
+pub fn classify(method: &str, path: &str) -> Option<(Operation, ScopeKind)> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let kind = match segments.first()? {
+        &"accounts" => ScopeKind::Account,
+        &"zones" => ScopeKind::Zone,
+        _ => return None,
+    };
+    let op = match (method, segments.as_slice()) {
+        ("GET", [_, _, "custom_csrs"]) => Operation::List,
+        ("POST", [_, _, "custom_csrs"]) => Operation::Create,
+        ("GET", [_, _, "custom_csrs", id]) if !id.is_empty() => Operation::Get,
+        ("DELETE", [_, _, "custom_csrs", id]) if !id.is_empty() => Operation::Delete,
+        _ => return None,
+    };
+    Some((op, kind))
+}
+
+/// The schema an answer must satisfy: the operation's success schema on 2xx, the failure
+/// envelope otherwise. `None` when the request is no known operation and failed anyway.
+pub fn schema_for(ex: &Exchange) -> Option<String> {
+    let status = ex.response.status;
+    if !(200..300).contains(&status) {
+        return Some("failure".into());
+    }
+    let (op, kind) = classify(&ex.request.method, &ex.request.path)?;
+    let scope = match kind {
+        ScopeKind::Account => "account",
+        ScopeKind::Zone => "zone",
+    };
+    Some(match op {
+        Operation::List => format!("list.{scope}"),
+        Operation::Create | Operation::Get => format!("single.{scope}"),
+        Operation::Delete => "delete".into(),
+    })
+}
+
+/// The schema family on one exchange: the implied schema, plus list consistency.
+pub fn schema_family(ex: &Exchange, schemas: &Schemas) -> Vec<Finding> {
+    let Some(name) = schema_for(ex) else {
+        return Vec::new();
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&ex.response.body) else {
+        return vec![Finding::new(
+            "schema.json",
+            "",
+            format!("a JSON body for {name}.json"),
+            ex.response.excerpt(80),
+            "the body is not JSON, so it cannot satisfy its schema",
+        )];
+    };
+    let mut out = schemas.check(&name, &body);
+    if name.starts_with("list.") {
+        let q = |k: &str| {
+            ex.request
+                .query
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.parse().ok())
+        };
+        out.extend(list::check_result_info(&body, q("page"), q("per_page")));
+    }
+    out
+}
+
+/// Where the CustomCsr objects of an answer are: `/result` for create/get, each list item.
+pub fn csr_objects(ex: &Exchange) -> Vec<(String, Value)> {
+    if !(200..300).contains(&ex.response.status) {
+        return Vec::new();
+    }
+    let Some((op, _)) = classify(&ex.request.method, &ex.request.path) else {
+        return Vec::new();
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&ex.response.body) else {
+        return Vec::new();
+    };
+    match (op, body.get("result")) {
+        (Operation::Create | Operation::Get, Some(r @ Value::Object(_))) => {
+            vec![("/result".into(), r.clone())]
+        }
+        (Operation::List, Some(Value::Array(items))) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_object())
+            .map(|(i, v)| (format!("/result/{i}"), v.clone()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The PEM family on one exchange.
+pub fn pem_family(ex: &Exchange) -> Vec<Finding> {
+    csr_objects(ex)
+        .iter()
+        .flat_map(|(pointer, obj)| pem::check_custom_csr(obj, pointer))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_operations() {
+        use Operation::*;
+        assert_eq!(
+            classify("GET", "/zones/z/custom_csrs"),
+            Some((List, ScopeKind::Zone))
+        );
+        assert_eq!(
+            classify("POST", "/accounts/a/custom_csrs"),
+            Some((Create, ScopeKind::Account))
+        );
+        assert_eq!(
+            classify("GET", "/accounts/a/custom_csrs/x"),
+            Some((Get, ScopeKind::Account))
+        );
+        assert_eq!(
+            classify("DELETE", "/zones/z/custom_csrs/x"),
+            Some((Delete, ScopeKind::Zone))
+        );
+        assert_eq!(classify("PUT", "/zones/z/custom_csrs/x"), None);
+        assert_eq!(classify("GET", "/users/z/custom_csrs"), None);
+        assert_eq!(classify("GET", "/zones/z/custom_csrs/x/y"), None);
+    }
+}

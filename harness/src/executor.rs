@@ -1,0 +1,313 @@
+//! The one place that talks to a target: one HTTP client, timeouts, a cap on what is read,
+//! polite retries on 429. Everything it returns is data; transport trouble is an error value,
+//! never a panic.
+
+use std::time::{Duration, Instant};
+
+use crate::model::{Body, Credentials, Exchange, HeaderValue, Request, Response};
+
+/// Answers larger than this are cut off and reported as an error: a target that streams
+/// forever must not take the run's memory with it.
+pub const MAX_BODY: usize = 8 << 20;
+
+/// Retry-After values above this are not waited for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct ExecutorConfig {
+    pub base_url: String,
+    pub credentials: Credentials,
+    pub timeout: Duration,
+    /// How many times a 429 is retried (after its Retry-After) before it is the answer.
+    pub retries_on_429: u32,
+}
+
+#[derive(Debug)]
+pub struct Executor {
+    client: reqwest::Client,
+    config: ExecutorConfig,
+}
+
+/// Why no answer could be judged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, String),
+    #[error("could not connect for {0}: {1}")]
+    Connect(String, String),
+    #[error("answer to {0} is larger than {MAX_BODY} bytes")]
+    TooLarge(String),
+    #[error("{0} is not configured, so {1} cannot be sent")]
+    MissingCredential(&'static str, String),
+    #[error("transport error on {0}: {1}")]
+    Other(String, String),
+}
+
+impl Executor {
+    pub fn new(config: ExecutorConfig) -> Result<Executor, String> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            // A contract test must see a 3xx as it is.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("csr-conformance/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Executor { client, config })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.config.credentials
+    }
+
+    /// Sends a request and records the exchange.
+    pub async fn send(&self, request: &Request) -> Result<Exchange, TransportError> {
+        let mut attempt = 0;
+        loop {
+            let exchange = self.send_once(request).await?;
+            if exchange.response.status != 429 || attempt >= self.config.retries_on_429 {
+                return Ok(exchange);
+            }
+            let wait = exchange
+                .response
+                .header("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            match wait {
+                Some(w) if w <= MAX_RETRY_AFTER => tokio::time::sleep(w).await,
+                _ => return Ok(exchange),
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(&self, request: &Request) -> Result<Exchange, TransportError> {
+        let line = request.line();
+        let url = format!(
+            "{}{}",
+            self.config.base_url.trim_end_matches('/'),
+            request.path
+        );
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| TransportError::Other(line.clone(), e.to_string()))?;
+        let mut builder = self.client.request(method, &url);
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        for (name, value) in &request.headers {
+            let value = match value {
+                HeaderValue::Literal(v) => v.clone(),
+                HeaderValue::Secret { prefix, secret } => {
+                    let Some(v) = secret.value(&self.config.credentials) else {
+                        return Err(TransportError::MissingCredential(secret.env_var(), line));
+                    };
+                    format!("{prefix}{v}")
+                }
+            };
+            builder = builder.header(name.as_str(), value);
+        }
+        builder = match &request.body {
+            None => builder,
+            Some(Body::Json(v)) => builder
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(v).unwrap_or_default()),
+            Some(Body::Raw {
+                content_type,
+                bytes,
+            }) => {
+                let b = match content_type {
+                    Some(ct) => builder.header("content-type", ct.as_str()),
+                    None => builder,
+                };
+                b.body(bytes.clone())
+            }
+        };
+        let started = Instant::now();
+        let mut response = builder.send().await.map_err(|e| self.classify(e, &line))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.classify(e, &line))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(TransportError::TooLarge(line));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Exchange {
+            request: request.clone(),
+            response: Response {
+                status,
+                headers,
+                body,
+            },
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn classify(&self, e: reqwest::Error, line: &str) -> TransportError {
+        // reqwest's messages can quote the URL, never headers, so they are safe to report.
+        let detail = error_chain(&e);
+        if e.is_timeout() {
+            TransportError::Timeout(self.config.timeout, line.to_string())
+        } else if e.is_connect() {
+            TransportError::Connect(line.to_string(), detail)
+        } else {
+            TransportError::Other(line.to_string(), detail)
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    fn executor(base_url: String, timeout_ms: u64) -> Executor {
+        Executor::new(ExecutorConfig {
+            base_url,
+            credentials: Credentials::default(),
+            timeout: Duration::from_millis(timeout_ms),
+            retries_on_429: 1,
+        })
+        .unwrap()
+    }
+
+    fn get(path: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            path: path.into(),
+            query: vec![],
+            headers: vec![],
+            body: None,
+        }
+    }
+
+    /// A one-connection server that answers with `reply` bytes, then closes.
+    fn serve_raw(replies: Vec<&'static [u8]>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for reply in replies {
+                let Ok((mut s, _)) = listener.accept() else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(reply);
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn records_status_headers_and_body() {
+        let url = serve_raw(vec![b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"]);
+        let ex = rt().block_on(executor(url, 2000).send(&get("/x"))).unwrap();
+        assert_eq!(ex.response.status, 404);
+        assert_eq!(ex.response.header("Content-Type"), Some("application/json"));
+        assert_eq!(ex.response.body, b"{}");
+    }
+
+    #[test]
+    fn a_refused_connection_is_an_error_not_a_panic() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = rt()
+            .block_on(executor(format!("http://127.0.0.1:{port}"), 2000).send(&get("/x")))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::Connect(..)), "{e}");
+    }
+
+    #[test]
+    fn a_hanging_target_times_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let e = rt()
+            .block_on(executor(url, 300).send(&get("/x")))
+            .unwrap_err();
+        drop(listener);
+        assert!(matches!(e, TransportError::Timeout(..)), "{e}");
+    }
+
+    #[test]
+    fn garbage_and_resets_are_errors() {
+        let url = serve_raw(vec![b"this is not http\r\n\r\n"]);
+        let e = rt()
+            .block_on(executor(url, 2000).send(&get("/x")))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::Other(..)), "{e}");
+        let url = serve_raw(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"]);
+        let e = rt()
+            .block_on(executor(url, 2000).send(&get("/x")))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::Other(..)), "{e}");
+    }
+
+    #[test]
+    fn retries_a_429_after_retry_after() {
+        let url = serve_raw(vec![
+            b"HTTP/1.1 429 Too Many\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let ex = rt().block_on(executor(url, 2000).send(&get("/x"))).unwrap();
+        assert_eq!(ex.response.status, 200);
+    }
+
+    #[test]
+    fn a_missing_secret_is_reported_by_its_variable() {
+        let mut req = get("/x");
+        req.headers.push((
+            "Authorization".into(),
+            HeaderValue::Secret {
+                prefix: "Bearer ".into(),
+                secret: crate::model::SecretRef::Token,
+            },
+        ));
+        let e = rt()
+            .block_on(executor("http://127.0.0.1:9".into(), 500).send(&req))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::MissingCredential("CLOUDFLARE_API_TOKEN", "GET /x".into())
+        );
+    }
+}

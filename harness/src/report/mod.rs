@@ -1,0 +1,5 @@
+//! Reporters: functions of outcomes, never of the network.
+
+pub mod junit;
+pub mod repro;
+pub mod text;
