@@ -62,26 +62,23 @@ pub fn app(config: Config) -> Router {
     }));
     let latency = state.0.config.latency;
 
+    // Layered on the method routers, not the router: an unknown route or an unsupported
+    // method is a routing error, answered before credentials are looked at.
+    let auth = middleware::from_fn_with_state(state.clone(), require_credential);
+    let collection = get(list_csrs).post(create_csr).route_layer(auth.clone());
+    let item = get(get_csr).delete(delete_csr).route_layer(auth);
     let mut router = Router::new();
     for prefix in ["", "/client/v4"] {
         for scope in ["accounts/{account_id}", "zones/{zone_id}"] {
             router = router
-                .route(
-                    &format!("{prefix}/{scope}/custom_csrs"),
-                    get(list_csrs).post(create_csr),
-                )
+                .route(&format!("{prefix}/{scope}/custom_csrs"), collection.clone())
                 .route(
                     &format!("{prefix}/{scope}/custom_csrs/{{custom_csr_id}}"),
-                    get(get_csr).delete(delete_csr),
+                    item.clone(),
                 );
         }
     }
     let mut router = router
-        // Only matched routes authenticate: an unknown route is a routing error first.
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_credential,
-        ))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
