@@ -524,6 +524,8 @@ async fn bodies_over_one_mebibyte_are_413() {
 
 // ---------------------------------------------------------------- auth
 
+type Headers<'a> = Vec<(&'a str, &'a [u8])>;
+
 #[tokio::test]
 async fn auth_missing_malformed_and_wrong_on_every_operation() {
     let app = router();
@@ -536,7 +538,7 @@ async fn auth_missing_malformed_and_wrong_on_every_operation() {
     ];
     let secret = b"s3cr3t-T0KEN-that-must-not-leak";
     let bearer = [&b"Bearer "[..], secret].concat();
-    let cases: Vec<(Vec<(&str, &[u8])>, StatusCode, Vec<u64>)> = vec![
+    let cases: Vec<(Headers, StatusCode, Vec<u64>)> = vec![
         (vec![], StatusCode::BAD_REQUEST, vec![9106]),
         (
             vec![("x-auth-email", b"user@example.com")],
