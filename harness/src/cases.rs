@@ -87,25 +87,29 @@ impl AuthMode {
     }
 }
 
-/// The expected status: exact, or a class such as `4xx`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The expected status: exact, a class such as `4xx`, or a list of either.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusSpec {
     Exact(u16),
     Class(u16),
+    AnyOf(Vec<StatusSpec>),
 }
 
 impl StatusSpec {
-    pub fn matches(self, status: u16) -> bool {
+    pub fn matches(&self, status: u16) -> bool {
         match self {
-            StatusSpec::Exact(s) => s == status,
-            StatusSpec::Class(c) => status / 100 == c,
+            StatusSpec::Exact(s) => *s == status,
+            StatusSpec::Class(c) => status / 100 == *c,
+            StatusSpec::AnyOf(all) => all.iter().any(|s| s.matches(status)),
         }
     }
 
-    pub fn is_success(self) -> bool {
+    /// Whether a success is among the expected statuses.
+    pub fn may_succeed(&self) -> bool {
         match self {
-            StatusSpec::Exact(s) => (200..300).contains(&s),
-            StatusSpec::Class(c) => c == 2,
+            StatusSpec::Exact(s) => (200..300).contains(s),
+            StatusSpec::Class(c) => *c == 2,
+            StatusSpec::AnyOf(all) => all.iter().any(StatusSpec::may_succeed),
         }
     }
 }
@@ -115,6 +119,10 @@ impl fmt::Display for StatusSpec {
         match self {
             StatusSpec::Exact(s) => write!(f, "{s}"),
             StatusSpec::Class(c) => write!(f, "{c}xx"),
+            StatusSpec::AnyOf(all) => {
+                let parts: Vec<String> = all.iter().map(ToString::to_string).collect();
+                write!(f, "one of {}", parts.join(", "))
+            }
         }
     }
 }
@@ -122,10 +130,27 @@ impl fmt::Display for StatusSpec {
 impl<'de> Deserialize<'de> for StatusSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'de> serde::de::Visitor<'de> for V {
             type Value = StatusSpec;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an HTTP status (100..=599) or a class such as \"4xx\"")
+                f.write_str(
+                    "an HTTP status (100..=599), a class such as \"4xx\", or a list of them",
+                )
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StatusSpec, A::Error> {
+                let mut all = Vec::new();
+                while let Some(s) = seq.next_element::<StatusSpec>()? {
+                    all.push(s);
+                }
+                if all.is_empty() {
+                    return Err(serde::de::Error::custom(
+                        "an empty list of statuses matches nothing",
+                    ));
+                }
+                Ok(StatusSpec::AnyOf(all))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<StatusSpec, E> {
                 match u16::try_from(v) {

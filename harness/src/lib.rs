@@ -5,5 +5,7 @@ pub mod checks;
 pub mod executor;
 pub mod model;
 pub mod report;
+pub mod runner;
 pub mod schemas;
+pub mod session;
 pub mod template;

@@ -1,1 +1,5 @@
-fn main() {}
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    csr_conformance::runner::main(csr_conformance::runner::Mode::Binary)
+}

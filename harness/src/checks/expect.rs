@@ -39,7 +39,7 @@ const CLIENT_FIELDS: &[&str] = &[
 pub fn check(ex: &Exchange, expect: &Resolved) -> Vec<Finding> {
     let mut out = Vec::new();
     let status = ex.response.status;
-    if let Some(spec) = expect.status
+    if let Some(spec) = &expect.status
         && !spec.matches(status)
     {
         out.push(Finding::new(

@@ -24,9 +24,9 @@ pub enum Operation {
 /// `/{accounts|zones}/{id}/custom_csrs[/{custom_csr_id}]`.
 pub fn classify(method: &str, path: &str) -> Option<(Operation, ScopeKind)> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let kind = match segments.first()? {
-        &"accounts" => ScopeKind::Account,
-        &"zones" => ScopeKind::Zone,
+    let kind = match *segments.first()? {
+        "accounts" => ScopeKind::Account,
+        "zones" => ScopeKind::Zone,
         _ => return None,
     };
     let op = match (method, segments.as_slice()) {

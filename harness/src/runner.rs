@@ -1,0 +1,681 @@
+//! The command line and the libtest-mimic run: settings from flags and the environment, one
+//! trial per (check family, scope, case), outcomes recorded for the JUnit report.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use libtest_mimic::{Completion, Failed, Trial};
+
+use crate::cases::{self, Case, CaseBody, LoadError, StatusSpec};
+use crate::checks::{self, Operation, envelope};
+use crate::model::{Credentials, Exchange, Finding, HeaderValue, Outcome, Scope, Verdict};
+use crate::report::{junit, text};
+use crate::schemas::Schemas;
+use crate::session::{CaseRun, EMBEDDED_ACCOUNT, EMBEDDED_ZONE, Session, Settings, TargetSpec};
+use crate::template;
+
+/// csr-conformance: checks a server against the Custom CSR API contract.
+///
+/// With no target it starts the embedded reference emulator. Credentials come only from the
+/// environment: CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY.
+#[derive(Parser, Debug)]
+#[command(name = "csr-conformance", version)]
+pub struct Cli {
+    /// Base URL of the API to check, e.g. https://api.cloudflare.com/client/v4
+    /// [env: CLOUDFLARE_BASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Account id to run the account-scope checks under [env: CLOUDFLARE_ACCOUNT_ID]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// Zone id to run the zone-scope checks under [env: CLOUDFLARE_ZONE_ID]
+    #[arg(long, value_name = "ID")]
+    pub zone_id: Option<String>,
+    /// Only list and get what exists: for tokens without write permission
+    #[arg(long)]
+    pub read_only: bool,
+    /// Also require the documented Cloudflare error codes, not just the status class
+    #[arg(long)]
+    pub strict: bool,
+    /// Where to write the JUnit report [default: reports/junit.xml]
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write no JUnit report
+    #[arg(long, conflicts_with = "junit")]
+    pub no_junit: bool,
+    /// Directory of case files [default: ./cases, else the project's]
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// Directory of JSON Schemas [default: ./schemas, else the project's]
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+    /// Seconds to wait for any one answer
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+
+    #[command(flatten)]
+    pub libtest: libtest_mimic::Arguments,
+}
+
+/// Who is running: the `csr-conformance` binary reads the CLOUDFLARE_* environment; the
+/// `cargo test` target checks the embedded emulator unless `--target` is given, so a developer's
+/// environment never turns a test run into a run against the real API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Binary,
+    TestTarget,
+}
+
+/// A usage problem: exit code 2, no trials run.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Settings from the command line and the environment.
+pub fn settings(cli: &Cli, mode: Mode, env: Env) -> Result<Settings, UsageError> {
+    let use_env = mode == Mode::Binary || cli.target.is_some();
+    let var = |k: &str| {
+        if use_env {
+            env(k).filter(|v| !v.trim().is_empty())
+        } else {
+            None
+        }
+    };
+    let target_url = cli.target.clone().or_else(|| var("CLOUDFLARE_BASE_URL"));
+    let account = cli
+        .account_id
+        .clone()
+        .or_else(|| var("CLOUDFLARE_ACCOUNT_ID"));
+    let zone = cli.zone_id.clone().or_else(|| var("CLOUDFLARE_ZONE_ID"));
+    for id in account.iter().chain(zone.iter()) {
+        if id.is_empty() || id.len() > 32 || id.contains(['/', '?', '#', ' ']) {
+            return Err(UsageError(format!(
+                "{id:?} is not an account or zone id (1 to 32 characters, no '/', '?', '#' or spaces)"
+            )));
+        }
+    }
+    let mut scopes: Vec<Scope> = account
+        .map(Scope::Account)
+        .into_iter()
+        .chain(zone.map(Scope::Zone))
+        .collect();
+    let target = match target_url {
+        None => {
+            if scopes.is_empty() {
+                scopes = vec![
+                    Scope::Account(EMBEDDED_ACCOUNT.into()),
+                    Scope::Zone(EMBEDDED_ZONE.into()),
+                ];
+            }
+            TargetSpec::Embedded
+        }
+        Some(url) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(UsageError(format!(
+                    "--target {url:?} must be an http:// or https:// base URL"
+                )));
+            }
+            let credentials = Credentials {
+                token: env("CLOUDFLARE_API_TOKEN").filter(|v| !v.is_empty()),
+                email: env("CLOUDFLARE_EMAIL").filter(|v| !v.is_empty()),
+                api_key: env("CLOUDFLARE_API_KEY").filter(|v| !v.is_empty()),
+            };
+            if credentials.email.is_some() != credentials.api_key.is_some() {
+                return Err(UsageError(
+                    "CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY go together: set both, or use CLOUDFLARE_API_TOKEN".into(),
+                ));
+            }
+            if credentials.is_empty() {
+                return Err(UsageError(format!(
+                    "no credentials for {url}: set CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY"
+                )));
+            }
+            if scopes.is_empty() {
+                return Err(UsageError(
+                    "no scope to check: give --account-id/CLOUDFLARE_ACCOUNT_ID and/or --zone-id/CLOUDFLARE_ZONE_ID".into(),
+                ));
+            }
+            TargetSpec::Remote {
+                base_url: url.trim_end_matches('/').to_string(),
+                credentials,
+            }
+        }
+    };
+    Ok(Settings {
+        target,
+        scopes,
+        read_only: cli.read_only,
+        strict: cli.strict,
+        timeout: Duration::from_secs(cli.timeout.max(1)),
+    })
+}
+
+/// The directory holding `cases/`, `schemas/` and `reports/`: the working directory when it
+/// has them, else this project's checkout.
+pub fn project_root() -> PathBuf {
+    if Path::new("cases").is_dir() && Path::new("schemas").is_dir() {
+        PathBuf::from(".")
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+}
+
+/// Family of checks a trial applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// The case's own expectations.
+    Case,
+    Envelope,
+    Schema,
+    Pem,
+}
+
+/// Collects outcomes as trials finish, keyed by trial index so the report keeps trial order.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(usize, Outcome)>>);
+
+impl Recorder {
+    fn push(&self, index: usize, outcome: Outcome) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((index, outcome));
+    }
+
+    fn take(&self) -> Vec<Outcome> {
+        let mut all = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, o)| o).collect()
+    }
+}
+
+/// Runs the whole thing; the process's exit code.
+pub fn main(mode: Mode) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let settings = match settings(&cli, mode, &|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(UsageError(m)) => {
+            eprintln!("csr-conformance: {m}");
+            return ExitCode::from(2);
+        }
+    };
+    let root = project_root();
+    let cases_dir = cli.cases.clone().unwrap_or_else(|| root.join("cases"));
+    let schemas_dir = cli.schemas.clone().unwrap_or_else(|| root.join("schemas"));
+    let (cases, mut load_errors) = cases::load_dir(&cases_dir);
+    let schemas = Schemas::load_dir(&schemas_dir).map_err(|errors| {
+        let text = errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        load_errors.extend(errors);
+        text
+    });
+    let (cases, invalid) = validate_cases(cases, schemas.as_ref().ok());
+    load_errors.extend(invalid);
+
+    let session = Arc::new(Session::new(settings, cases, schemas));
+    let recorder = Arc::new(Recorder::default());
+    let trials = build_trials(&session, &recorder, &load_errors);
+    let conclusion = libtest_mimic::run(&cli.libtest, trials);
+
+    let cleanup_problems = session.cleanup();
+    for p in &cleanup_problems {
+        eprintln!("csr-conformance: cleanup: {p}");
+    }
+
+    // Under nextest every trial is its own process; its JUnit report is nextest's own.
+    let under_nextest = std::env::var_os("NEXTEST_RUN_ID").is_some();
+    if !cli.libtest.list && !cli.no_junit && !under_nextest {
+        let path = cli
+            .junit
+            .clone()
+            .unwrap_or_else(|| root.join("reports").join("junit.xml"));
+        let run = junit::RunInfo {
+            name: "csr-conformance".into(),
+            base_url: session.base_url().unwrap_or_default(),
+            target: match &session.settings.target {
+                TargetSpec::Embedded => "embedded emulator".into(),
+                TargetSpec::Remote { base_url, .. } => base_url.clone(),
+            },
+            secrets: session.secrets(),
+            properties: vec![
+                (
+                    "scopes".into(),
+                    session
+                        .settings
+                        .scopes
+                        .iter()
+                        .map(|s| format!("{}:{}", s.label(), s.id()))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                ("read_only".into(), session.settings.read_only.to_string()),
+                ("strict".into(), session.settings.strict.to_string()),
+            ],
+            timestamp: time::OffsetDateTime::now_utc(),
+        };
+        let outcomes = recorder.take();
+        match junit::write_junit_file(&outcomes, &run, &path) {
+            Ok(()) => eprintln!(
+                "csr-conformance: JUnit report written to {}",
+                path.display()
+            ),
+            Err(e) => {
+                eprintln!("csr-conformance: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if conclusion.has_failed() || !cleanup_problems.is_empty() {
+        match mode {
+            Mode::Binary => ExitCode::from(1),
+            Mode::TestTarget => conclusion.exit_code(),
+        }
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Checks what loading cannot: that every template name a case uses means something, and that
+/// named schemas exist. Invalid cases are dropped and reported; the others run.
+pub fn validate_cases(cases: Vec<Case>, schemas: Option<&Schemas>) -> (Vec<Case>, Vec<LoadError>) {
+    let fixtures: Vec<String> = cases
+        .iter()
+        .filter(|c| c.fixture)
+        .map(|c| c.name.clone())
+        .collect();
+    let mut good = Vec::new();
+    let mut errors = Vec::new();
+    for case in cases {
+        match validate_case(&case, &fixtures, schemas) {
+            Ok(()) => good.push(case),
+            Err((line, message)) => errors.push(LoadError {
+                file: case.origin.file.clone(),
+                line,
+                message: format!("case {:?}: {message}", case.name),
+            }),
+        }
+    }
+    (good, errors)
+}
+
+const BUILTIN_NAMES: &[&str] = &[
+    "scope",
+    "scope_id",
+    "foreign_scope",
+    "sibling_scope",
+    "run_id",
+    "random_uuid",
+];
+
+fn validate_case(
+    case: &Case,
+    fixtures: &[String],
+    schemas: Option<&Schemas>,
+) -> Result<(), (usize, String)> {
+    let CaseBody::Steps(steps) = &case.body else {
+        return Ok(());
+    };
+    let mut captured: Vec<String> = Vec::new();
+    for step in steps {
+        let at = |m: String| (step.origin.line, m);
+        let mut names = template::names(&step.path).map_err(at)?;
+        for (_, v) in &step.query {
+            names.extend(template::names(v).map_err(at)?);
+        }
+        for (_, v) in &step.headers {
+            names.extend(template::names(v).map_err(at)?);
+        }
+        if let Some(cases::BodyTemplate::Json(v)) = &step.body {
+            names.extend(template::names_in_value(v).map_err(at)?);
+        }
+        if let Some(cases::BodyTemplate::Text { text, .. }) = &step.body {
+            names.extend(template::names(text).map_err(at)?);
+        }
+        for v in step.expect.json.values() {
+            names.extend(template::names_in_value(&cases::to_json(v.clone())).map_err(at)?);
+        }
+        for x in &step.expect.excludes {
+            names.extend(template::names(x).map_err(at)?);
+        }
+        for name in names {
+            let known = BUILTIN_NAMES.contains(&name.as_str())
+                || captured.contains(&name)
+                || name.starts_with("repeat:")
+                || name.strip_prefix("fixture.").is_some_and(|f| {
+                    fixtures
+                        .iter()
+                        .any(|x| x == f.split('.').next().unwrap_or(""))
+                });
+            if !known {
+                return Err(at(format!(
+                    "unknown template name ${{{name}}} (a fixture, an earlier capture, or one of {})",
+                    BUILTIN_NAMES.join(", ")
+                )));
+            }
+            if let Some(Err(e)) = template::generate(&name) {
+                return Err(at(e));
+            }
+        }
+        if let (Some(name), Some(s)) = (&step.expect.schema, schemas)
+            && !s.has(name)
+        {
+            return Err(at(format!("no schema {name}.json in schemas/")));
+        }
+        captured.extend(step.capture.iter().map(|(k, _)| k.clone()));
+    }
+    Ok(())
+}
+
+/// Whether a case may get a CustomCsr back, so that a PEM trial is worth listing.
+fn may_carry_csr(case: &Case) -> bool {
+    match &case.body {
+        CaseBody::Builtin(_) => true,
+        CaseBody::Steps(steps) => steps.iter().any(|s| {
+            let path = s.path.replacen("${scope}", "/zones/z", 1);
+            let success = s.expect.status.as_ref().is_none_or(StatusSpec::may_succeed);
+            success
+                && matches!(
+                    checks::classify(&s.method, &path.replace("${", "x").replace('}', "")),
+                    Some((Operation::Create | Operation::Get | Operation::List, _))
+                )
+        }),
+    }
+}
+
+fn build_trials(
+    session: &Arc<Session>,
+    recorder: &Arc<Recorder>,
+    load_errors: &[LoadError],
+) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for (i, e) in load_errors.iter().enumerate() {
+        let name = format!("load::{}", e.file.display());
+        let message = e.to_string();
+        let recorder = recorder.clone();
+        trials.push(Trial::test(format!("{name}#{i}"), move || {
+            recorder.push(
+                i,
+                Outcome {
+                    name: name.clone(),
+                    suite: "load".into(),
+                    verdict: Verdict::Error(message.clone()),
+                    exchanges: Vec::new(),
+                    duration: Duration::ZERO,
+                    seed: None,
+                },
+            );
+            Err(Failed::from(message))
+        }));
+    }
+    let families = [Family::Case, Family::Envelope, Family::Schema, Family::Pem];
+    for (si, scope) in session.settings.scopes.iter().enumerate() {
+        let kind = match scope {
+            Scope::Account(_) => cases::ScopeKind::Account,
+            Scope::Zone(_) => cases::ScopeKind::Zone,
+        };
+        for (ci, case) in session.cases.iter().enumerate() {
+            if !case.applies_to(kind) {
+                continue;
+            }
+            for family in families {
+                if family == Family::Pem && !may_carry_csr(case) {
+                    continue;
+                }
+                let (name, suite) = match family {
+                    Family::Case => (
+                        format!("{}::{}::{}", case.suite, scope.label(), case.name),
+                        case.suite.clone(),
+                    ),
+                    other => {
+                        let f = match other {
+                            Family::Envelope => "envelope",
+                            Family::Schema => "schema",
+                            _ => "pem",
+                        };
+                        (
+                            format!("{f}::{}::{}.{}", scope.label(), case.suite, case.name),
+                            f.to_string(),
+                        )
+                    }
+                };
+                let index = trials.len();
+                let (session, recorder) = (session.clone(), recorder.clone());
+                let trial_name = name.clone();
+                trials.push(Trial::ignorable_test(name, move || {
+                    let started = Instant::now();
+                    let run = session.run(si, ci);
+                    let (verdict, exchanges) = judge(family, &run, &session);
+                    let outcome = Outcome {
+                        name: trial_name,
+                        suite,
+                        verdict,
+                        exchanges,
+                        duration: started.elapsed(),
+                        seed: None,
+                    };
+                    let result = match &outcome.verdict {
+                        Verdict::Pass => Ok(Completion::Completed),
+                        Verdict::Skipped(r) => Ok(Completion::ignored_with(r)),
+                        _ => Err(Failed::from(text::failure_text(
+                            &outcome,
+                            &session.base_url().unwrap_or_default(),
+                        ))),
+                    };
+                    recorder.push(index, outcome);
+                    result
+                }));
+            }
+        }
+    }
+    trials
+}
+
+/// The values of the credentials a request carried, to be sure none comes back.
+fn secrets_sent(ex: &Exchange, creds: &Credentials) -> Vec<String> {
+    ex.request
+        .headers
+        .iter()
+        .filter_map(|(name, value)| match value {
+            HeaderValue::Secret { secret, .. } => secret.value(creds).map(String::from),
+            HeaderValue::Literal(v) => {
+                let n = name.to_ascii_lowercase();
+                (n == "authorization" || n.starts_with("x-auth-"))
+                    .then(|| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_string())
+            }
+        })
+        .filter(|v| v.len() >= 8)
+        .collect()
+}
+
+fn judge(family: Family, run: &CaseRun, session: &Session) -> (Verdict, Vec<Exchange>) {
+    if let Some(reason) = &run.skipped {
+        return (Verdict::Skipped(reason.clone()), run.exchanges.clone());
+    }
+    if family == Family::Case {
+        let verdict = match (&run.error, run.findings.is_empty()) {
+            (Some(e), _) => Verdict::Error(e.clone()),
+            (None, true) => Verdict::Pass,
+            (None, false) => Verdict::Failure(run.findings.clone()),
+        };
+        return (verdict, run.exchanges.clone());
+    }
+    if run.exchanges.is_empty() {
+        let why = run
+            .error
+            .clone()
+            .unwrap_or_else(|| "no request was made".into());
+        return (Verdict::Error(why), Vec::new());
+    }
+    let schemas = match (family, &session.schemas) {
+        (Family::Schema, Err(e)) => {
+            return (
+                Verdict::Error(format!("schemas could not be loaded: {e}")),
+                run.exchanges.clone(),
+            );
+        }
+        (_, s) => s.as_ref().ok(),
+    };
+    let creds = session
+        .live()
+        .map(|l| l.executor.credentials().clone())
+        .unwrap_or_default();
+    let multiple = run.exchanges.len() > 1;
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut offending = Vec::new();
+    let mut carried_csr = false;
+    for ex in &run.exchanges {
+        let mut fs = match family {
+            Family::Envelope => {
+                let secrets = secrets_sent(ex, &creds);
+                let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+                envelope::check(ex, &refs)
+            }
+            Family::Schema => schemas
+                .map(|s| checks::schema_family(ex, s))
+                .unwrap_or_default(),
+            Family::Pem => {
+                carried_csr |= checks::csr_objects(ex)
+                    .iter()
+                    .any(|(_, o)| o.get("csr").is_some());
+                checks::pem_family(ex)
+            }
+            Family::Case => unreachable!("handled above"),
+        };
+        if !fs.is_empty() {
+            if multiple {
+                for f in &mut fs {
+                    f.message = format!("{} (answer to {})", f.message, ex.request.line());
+                }
+            }
+            findings.extend(fs);
+            offending.push(ex.clone());
+        }
+    }
+    if family == Family::Pem && !carried_csr && findings.is_empty() {
+        return (
+            Verdict::Skipped("no answer carried a CSR".into()),
+            run.exchanges.clone(),
+        );
+    }
+    if findings.is_empty() {
+        (Verdict::Pass, run.exchanges.clone())
+    } else {
+        (Verdict::Failure(findings), offending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("csr-conformance").chain(args.iter().copied())).unwrap()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn no_target_means_the_embedded_emulator_in_both_scopes() {
+        let s = settings(&cli(&[]), Mode::Binary, &env(&[])).unwrap();
+        assert!(matches!(s.target, TargetSpec::Embedded));
+        assert_eq!(s.scopes.len(), 2);
+    }
+
+    #[test]
+    fn remote_targets_need_credentials_and_a_scope() {
+        let e = settings(
+            &cli(&["--target", "http://127.0.0.1:1"]),
+            Mode::Binary,
+            &env(&[]),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("no credentials"), "{e:?}");
+        let e = settings(
+            &cli(&["--target", "http://127.0.0.1:1"]),
+            Mode::Binary,
+            &env(&[("CLOUDFLARE_API_TOKEN", "t0k3n-value")]),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("no scope"), "{e:?}");
+        let e = settings(
+            &cli(&["--target", "http://127.0.0.1:1", "--zone-id", "z"]),
+            Mode::Binary,
+            &env(&[("CLOUDFLARE_EMAIL", "a@b.c")]),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("go together"), "{e:?}");
+        let e = settings(&cli(&["--target", "ftp://x"]), Mode::Binary, &env(&[])).unwrap_err();
+        assert!(e.0.contains("http"), "{e:?}");
+    }
+
+    #[test]
+    fn the_environment_configures_the_binary_but_not_the_test_target() {
+        let vars = env(&[
+            ("CLOUDFLARE_BASE_URL", "https://api.example.test/client/v4/"),
+            ("CLOUDFLARE_API_TOKEN", "t0k3n-value"),
+            ("CLOUDFLARE_ZONE_ID", "023e105f4ecef8ad9ca31a8372d0c353"),
+        ]);
+        let s = settings(&cli(&[]), Mode::Binary, &vars).unwrap();
+        let TargetSpec::Remote {
+            base_url,
+            credentials,
+        } = s.target
+        else {
+            panic!("remote expected")
+        };
+        assert_eq!(base_url, "https://api.example.test/client/v4");
+        assert_eq!(credentials.token.as_deref(), Some("t0k3n-value"));
+        assert_eq!(
+            s.scopes,
+            vec![Scope::Zone("023e105f4ecef8ad9ca31a8372d0c353".into())]
+        );
+        let s = settings(&cli(&[]), Mode::TestTarget, &vars).unwrap();
+        assert!(matches!(s.target, TargetSpec::Embedded));
+    }
+
+    #[test]
+    fn libtest_flags_sit_beside_ours() {
+        let c = cli(&[
+            "--read-only",
+            "--exact",
+            "pem::zone::x",
+            "--test-threads",
+            "1",
+            "--list",
+        ]);
+        assert!(c.read_only && c.libtest.exact && c.libtest.list);
+        assert_eq!(c.libtest.filter.as_deref(), Some("pem::zone::x"));
+        assert_eq!(c.libtest.test_threads, Some(1));
+    }
+
+    #[test]
+    fn unknown_template_names_are_load_errors() {
+        let text = "[[case]]\nname = \"a\"\n[[case.steps]]\nmethod = \"GET\"\npath = \"${scope}/custom_csrs/${fixture.nope.id}\"\n";
+        let cases = cases::parse_case_file(Path::new("cases/x.toml"), text).unwrap();
+        let (good, errors) = validate_cases(cases, None);
+        assert!(good.is_empty());
+        assert_eq!(errors[0].line, 3);
+        assert!(
+            errors[0].message.contains("${fixture.nope.id}"),
+            "{}",
+            errors[0]
+        );
+    }
+}

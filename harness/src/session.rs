@@ -1,0 +1,902 @@
+//! A run's shared state: the target, the loaded cases, the one executor, the record of every
+//! case's exchanges (each case runs once, whichever trial asks first), and the CSRs to clean up.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+use crate::cases::{AuthMode, BodyTemplate, Builtin, Case, CaseBody, Step};
+use crate::checks::{self, Operation, expect};
+use crate::executor::{Executor, ExecutorConfig};
+use crate::model::{Body, Credentials, Exchange, Finding, HeaderValue, Request, Scope, SecretRef};
+use crate::schemas::Schemas;
+use crate::template;
+
+/// Where requests go and with what.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    /// Start the embedded emulator in-process.
+    Embedded,
+    Remote {
+        base_url: String,
+        credentials: Credentials,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub target: TargetSpec,
+    pub scopes: Vec<Scope>,
+    pub read_only: bool,
+    pub strict: bool,
+    pub timeout: Duration,
+}
+
+/// What running a case produced.
+#[derive(Debug, Default)]
+pub struct CaseRun {
+    pub exchanges: Vec<Exchange>,
+    pub findings: Vec<Finding>,
+    pub error: Option<String>,
+    pub skipped: Option<String>,
+    pub vars: HashMap<String, Value>,
+}
+
+/// The connection to a target, made on first use so that `--list` touches nothing.
+pub struct Live {
+    pub rt: Arc<Runtime>,
+    pub executor: Arc<Executor>,
+    // Held so the embedded emulator lives as long as the run.
+    _emulator: Option<csr_emulator::Emulator>,
+}
+
+pub struct Session {
+    pub settings: Settings,
+    pub cases: Vec<Case>,
+    pub schemas: Result<Schemas, String>,
+    live: OnceLock<Result<Live, String>>,
+    runs: Vec<Vec<OnceLock<Arc<CaseRun>>>>,
+    listings: Vec<OnceLock<Result<Vec<Value>, String>>>,
+    created: Arc<Mutex<Vec<(Scope, String)>>>,
+    run_id: String,
+}
+
+/// Ids of the scopes the embedded emulator is exercised under.
+pub const EMBEDDED_ACCOUNT: &str = "6c0a5b9e2f1d4c3a8b7e6d5c4b3a2910";
+pub const EMBEDDED_ZONE: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+/// A bearer token that is well formed but never valid.
+const WRONG_TOKEN: &str = "csrConformanceWrongToken0000000000000000";
+/// A global API key that is well formed (37 hex digits) but never valid.
+const WRONG_KEY: &str = "0000000000000000000000000000000c5c0f0";
+const STAND_IN_EMAIL: &str = "conformance@csr-conformance.invalid";
+
+impl Session {
+    pub fn new(settings: Settings, cases: Vec<Case>, schemas: Result<Schemas, String>) -> Session {
+        let runs = settings
+            .scopes
+            .iter()
+            .map(|_| cases.iter().map(|_| OnceLock::new()).collect())
+            .collect();
+        let listings = settings.scopes.iter().map(|_| OnceLock::new()).collect();
+        Session {
+            settings,
+            cases,
+            schemas,
+            live: OnceLock::new(),
+            runs,
+            listings,
+            created: Arc::new(Mutex::new(Vec::new())),
+            run_id: random_hex(8),
+        }
+    }
+
+    /// The target connection, started on first call.
+    pub fn live(&self) -> Result<&Live, String> {
+        self.live
+            .get_or_init(|| self.connect())
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The base URL, once known (for reports).
+    pub fn base_url(&self) -> Option<String> {
+        match &self.settings.target {
+            TargetSpec::Remote { base_url, .. } => Some(base_url.clone()),
+            TargetSpec::Embedded => self
+                .live
+                .get()
+                .and_then(|l| l.as_ref().ok())
+                .map(|l| l.executor.base_url().to_string()),
+        }
+    }
+
+    /// Every secret value in play, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        match self.live.get().and_then(|l| l.as_ref().ok()) {
+            Some(l) => l
+                .executor
+                .credentials()
+                .secrets()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            None => match &self.settings.target {
+                TargetSpec::Remote { credentials, .. } => credentials
+                    .secrets()
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                TargetSpec::Embedded => Vec::new(),
+            },
+        }
+    }
+
+    fn connect(&self) -> Result<Live, String> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let (base_url, credentials, emulator) = match &self.settings.target {
+            TargetSpec::Remote {
+                base_url,
+                credentials,
+            } => (base_url.clone(), credentials.clone(), None),
+            TargetSpec::Embedded => {
+                let config = csr_emulator::Config::default();
+                let emulator = csr_emulator::Emulator::start(config)
+                    .map_err(|e| format!("cannot start the embedded emulator: {e}"))?;
+                let c = emulator.config();
+                let credentials = Credentials {
+                    token: Some(c.token.clone()),
+                    email: Some(c.email.clone()),
+                    api_key: Some(c.api_key.clone()),
+                };
+                (emulator.base_url(), credentials, Some(emulator))
+            }
+        };
+        let executor = Arc::new(Executor::new(ExecutorConfig {
+            base_url,
+            credentials: credentials.clone(),
+            timeout: self.settings.timeout,
+            retries_on_429: 3,
+        })?);
+        // Ctrl-C must not leave CSRs behind on the target.
+        if let Ok(headers) = auth_headers(AuthMode::Configured, &credentials) {
+            let (executor, created) = (executor.clone(), self.created.clone());
+            rt.spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let pending =
+                        std::mem::take(&mut *created.lock().unwrap_or_else(|p| p.into_inner()));
+                    eprintln!(
+                        "interrupted: deleting {} CSR(s) this run created",
+                        pending.len()
+                    );
+                    for problem in delete_all(&executor, &pending, &headers).await {
+                        eprintln!("cleanup: {problem}");
+                    }
+                    std::process::exit(130);
+                }
+            });
+        }
+        Ok(Live {
+            rt: Arc::new(rt),
+            executor,
+            _emulator: emulator,
+        })
+    }
+
+    /// The result of running case `case` in scope `scope`, running it if nobody has yet.
+    pub fn run(&self, scope: usize, case: usize) -> Arc<CaseRun> {
+        self.runs[scope][case]
+            .get_or_init(|| Arc::new(self.execute(scope, case)))
+            .clone()
+    }
+
+    fn execute(&self, scope_idx: usize, case_idx: usize) -> CaseRun {
+        let case = &self.cases[case_idx];
+        let mut run = CaseRun::default();
+        if self.settings.read_only && case.writes() {
+            run.skipped = Some("changes state on the target; skipped with --read-only".into());
+            return run;
+        }
+        let live = match self.live() {
+            Ok(l) => l,
+            Err(e) => {
+                run.error = Some(e);
+                return run;
+            }
+        };
+        match &case.body {
+            CaseBody::Steps(steps) => {
+                for (i, step) in steps.iter().enumerate() {
+                    let label = (steps.len() > 1).then(|| format!("step {}", i + 1));
+                    if !self.execute_step(live, scope_idx, step, label.as_deref(), &mut run) {
+                        break;
+                    }
+                }
+                if case.fixture
+                    && let Some(ex) = run.exchanges.last()
+                    && let Some(result) = body_json(ex).and_then(|b| b.get("result").cloned())
+                {
+                    run.vars.insert("result".into(), result);
+                }
+            }
+            CaseBody::Builtin(Builtin::ListPagination) => {
+                self.list_pagination(live, scope_idx, &mut run)
+            }
+        }
+        run
+    }
+
+    /// Runs one step; false when the case cannot go on.
+    fn execute_step(
+        &self,
+        live: &Live,
+        scope_idx: usize,
+        step: &Step,
+        label: Option<&str>,
+        run: &mut CaseRun,
+    ) -> bool {
+        let mut stop: Option<Stop> = None;
+        let request = {
+            let vars = &run.vars;
+            let mut resolve = |name: &str| -> Result<Value, String> {
+                self.resolve(scope_idx, name, vars).map_err(|s| {
+                    let text = s.text().to_string();
+                    stop = Some(s);
+                    text
+                })
+            };
+            self.build_request(step, live.executor.credentials(), &mut resolve)
+        };
+        let request = match request {
+            Ok(r) => r,
+            Err(e) => {
+                match stop {
+                    Some(Stop::Skip(reason)) => run.skipped = Some(reason),
+                    _ if is_skip(&e) => run.skipped = Some(e),
+                    _ => run.error = Some(format!("{}: {e}", step.origin)),
+                }
+                return false;
+            }
+        };
+        let exchange = match live.rt.block_on(live.executor.send(&request)) {
+            Ok(ex) => ex,
+            Err(e) => {
+                run.error = Some(e.to_string());
+                return false;
+            }
+        };
+        self.track_created(scope_idx, &exchange);
+
+        let mut stop = None;
+        let resolved = {
+            let vars = &run.vars;
+            let mut resolve = |name: &str| -> Result<Value, String> {
+                self.resolve(scope_idx, name, vars).map_err(|s| {
+                    let t = s.text().to_string();
+                    stop = Some(s);
+                    t
+                })
+            };
+            resolve_expect(step, &request, self.settings.strict, &mut resolve)
+        };
+        let resolved = match resolved {
+            Ok(r) => r,
+            Err(e) => {
+                run.error = Some(format!("{}: {e}", step.origin));
+                run.exchanges.push(exchange);
+                return false;
+            }
+        };
+        let mut findings = expect::check(&exchange, &resolved);
+        if let Some(name) = &step.expect.schema {
+            match (&self.schemas, body_json(&exchange)) {
+                (Ok(s), Some(b)) => findings.extend(s.check(name, &b)),
+                (Ok(_), None) => {}
+                (Err(e), _) => {
+                    run.error = Some(format!("schemas could not be loaded: {e}"));
+                }
+            }
+        }
+        let body = body_json(&exchange);
+        let mut go_on = true;
+        for (var, pointer) in &step.capture {
+            match body.as_ref().and_then(|b| b.pointer(pointer)) {
+                Some(v) => {
+                    run.vars.insert(var.clone(), v.clone());
+                }
+                None => {
+                    findings.push(Finding::new(
+                        "expect.capture",
+                        pointer.clone(),
+                        format!("a value to capture as {var}"),
+                        "(missing)",
+                        format!("later steps need {pointer:?} from this answer"),
+                    ));
+                    go_on = false;
+                }
+            }
+        }
+        if let Some(label) = label {
+            for f in &mut findings {
+                f.message = format!("{label} ({}): {}", request.line(), f.message);
+            }
+        }
+        run.findings.extend(findings);
+        run.exchanges.push(exchange);
+        go_on
+    }
+
+    fn build_request(
+        &self,
+        step: &Step,
+        creds: &Credentials,
+        resolve: &mut dyn FnMut(&str) -> Result<Value, String>,
+    ) -> Result<Request, String> {
+        let path = template::render_path(&step.path, resolve)?;
+        let mut query = Vec::new();
+        for (k, v) in &step.query {
+            query.push((k.clone(), template::render(v, resolve)?));
+        }
+        let mut headers = Vec::new();
+        for (k, v) in &step.headers {
+            headers.push((
+                k.clone(),
+                HeaderValue::Literal(template::render(v, resolve)?),
+            ));
+        }
+        headers.extend(auth_headers(step.auth, creds)?);
+        let body = match &step.body {
+            None => None,
+            Some(BodyTemplate::Json(v)) => Some(Body::Json(template::render_value(v, resolve)?)),
+            Some(BodyTemplate::Text { content_type, text }) => Some(Body::Raw {
+                content_type: content_type.clone(),
+                bytes: template::render(text, resolve)?.into_bytes(),
+            }),
+            Some(BodyTemplate::Bytes {
+                content_type,
+                bytes,
+            }) => Some(Body::Raw {
+                content_type: content_type.clone(),
+                bytes: bytes.clone(),
+            }),
+        };
+        Ok(Request {
+            method: step.method.clone(),
+            path,
+            query,
+            headers,
+            body,
+        })
+    }
+}
+
+/// The headers an auth mode sends. Secrets stay symbolic; `creds` says which are configured.
+pub fn auth_headers(
+    mode: AuthMode,
+    creds: &Credentials,
+) -> Result<Vec<(String, HeaderValue)>, String> {
+    let secret = |prefix: &str, secret: SecretRef| HeaderValue::Secret {
+        prefix: prefix.into(),
+        secret,
+    };
+    let lit = |v: &str| HeaderValue::Literal(v.into());
+    let bearer = || {
+        (
+            "Authorization".to_string(),
+            secret("Bearer ", SecretRef::Token),
+        )
+    };
+    let email = || {
+        (
+            "X-Auth-Email".to_string(),
+            if creds.email.is_some() {
+                secret("", SecretRef::Email)
+            } else {
+                lit(STAND_IN_EMAIL)
+            },
+        )
+    };
+    Ok(match mode {
+        AuthMode::Configured if creds.has_token() => vec![bearer()],
+        AuthMode::Configured | AuthMode::EmailKey if creds.has_email_key() => vec![
+            email(),
+            ("X-Auth-Key".into(), secret("", SecretRef::ApiKey)),
+        ],
+        AuthMode::Configured => return Err(SKIP_NO_CREDENTIALS.into()),
+        AuthMode::Token if creds.has_token() => vec![bearer()],
+        AuthMode::Token => return Err(format!("{SKIP} needs CLOUDFLARE_API_TOKEN")),
+        AuthMode::EmailKey => {
+            return Err(format!(
+                "{SKIP} needs CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY"
+            ));
+        }
+        AuthMode::None => vec![],
+        AuthMode::WrongToken => {
+            vec![(
+                "Authorization".into(),
+                lit(&format!("Bearer {WRONG_TOKEN}")),
+            )]
+        }
+        AuthMode::WrongKey => vec![email(), ("X-Auth-Key".into(), lit(WRONG_KEY))],
+        AuthMode::EmailOnly => vec![email()],
+        AuthMode::KeyOnly => vec![(
+            "X-Auth-Key".into(),
+            if creds.api_key.is_some() {
+                secret("", SecretRef::ApiKey)
+            } else {
+                lit(WRONG_KEY)
+            },
+        )],
+        AuthMode::MalformedBearer => vec![(
+            "Authorization".into(),
+            lit("Bearer not a well-formed token!"),
+        )],
+        AuthMode::MalformedEmail => vec![
+            ("X-Auth-Email".into(), lit("not-an-email-address")),
+            ("X-Auth-Key".into(), lit(WRONG_KEY)),
+        ],
+    })
+}
+
+impl Session {
+    fn resolve(
+        &self,
+        scope_idx: usize,
+        name: &str,
+        vars: &HashMap<String, Value>,
+    ) -> Result<Value, Stop> {
+        let scope = &self.settings.scopes[scope_idx];
+        if let Some(v) = vars.get(name) {
+            return Ok(v.clone());
+        }
+        match name {
+            "scope" => return Ok(json!(scope.prefix())),
+            "scope_id" => return Ok(json!(scope.id())),
+            "foreign_scope" => return Ok(json!(foreign(scope).prefix())),
+            "sibling_scope" => {
+                return self
+                    .settings
+                    .scopes
+                    .iter()
+                    .find(|s| s.segment() != scope.segment())
+                    .map(|s| json!(s.prefix()))
+                    .ok_or_else(|| Stop::Skip("needs both an account and a zone scope".into()));
+            }
+            "run_id" => return Ok(json!(self.run_id)),
+            "random_uuid" => return Ok(json!(random_uuid())),
+            _ => {}
+        }
+        if let Some(rest) = name.strip_prefix("fixture.") {
+            let (fixture, field) = rest.split_once('.').unwrap_or((rest, ""));
+            return self.fixture_value(scope_idx, fixture, field);
+        }
+        match template::generate(name) {
+            Some(r) => r.map_err(Stop::Error),
+            None => Err(Stop::Error(format!("unknown template name ${{{name}}}"))),
+        }
+    }
+
+    fn fixture_value(&self, scope_idx: usize, fixture: &str, field: &str) -> Result<Value, Stop> {
+        let Some(idx) = self
+            .cases
+            .iter()
+            .position(|c| c.fixture && c.name == fixture)
+        else {
+            return Err(Stop::Error(format!("no fixture named {fixture:?}")));
+        };
+        let object = if self.settings.read_only {
+            self.stand_in(scope_idx, &self.cases[idx])?
+        } else {
+            let scope_kind = scope_kind(&self.settings.scopes[scope_idx]);
+            if !self.cases[idx].applies_to(scope_kind) {
+                return Err(Stop::Skip(format!(
+                    "fixture {fixture:?} does not exist in this scope"
+                )));
+            }
+            let run = self.run(scope_idx, idx);
+            if let Some(reason) = &run.skipped {
+                return Err(Stop::Skip(reason.clone()));
+            }
+            match run.vars.get("result") {
+                Some(r) if r.get("id").is_some() => r.clone(),
+                _ => {
+                    let why = run.error.clone().unwrap_or_else(|| {
+                        run.findings
+                            .first()
+                            .map_or("no result".into(), |f| f.to_string())
+                    });
+                    return Err(Stop::Error(format!(
+                        "fixture {fixture:?} could not be created: {why}"
+                    )));
+                }
+            }
+        };
+        if field.is_empty() {
+            Ok(object)
+        } else {
+            object
+                .get(field)
+                .cloned()
+                .ok_or_else(|| Stop::Error(format!("fixture {fixture:?} has no field {field:?}")))
+        }
+    }
+
+    /// In read-only mode a fixture stands for an existing CSR of the scope, preferring one of
+    /// the fixture's key type.
+    fn stand_in(&self, scope_idx: usize, fixture: &Case) -> Result<Value, Stop> {
+        let listing = self.listings[scope_idx].get_or_init(|| {
+            let live = self.live()?;
+            let scope = &self.settings.scopes[scope_idx];
+            let headers = auth_headers(AuthMode::Configured, live.executor.credentials())?;
+            let request = Request {
+                method: "GET".into(),
+                path: format!("{}/custom_csrs", scope.prefix()),
+                query: vec![("per_page".into(), "50".into())],
+                headers,
+                body: None,
+            };
+            let ex = live
+                .rt
+                .block_on(live.executor.send(&request))
+                .map_err(|e| e.to_string())?;
+            Ok(body_json(&ex)
+                .and_then(|b| b.get("result").and_then(Value::as_array).cloned())
+                .unwrap_or_default())
+        });
+        let items = listing.as_ref().map_err(|e| Stop::Error(e.clone()))?;
+        let want = match &fixture.body {
+            CaseBody::Steps(s) => match &s[0].body {
+                Some(BodyTemplate::Json(b)) => b.get("key_type").cloned(),
+                _ => None,
+            },
+            CaseBody::Builtin(_) => None,
+        }
+        .unwrap_or(json!("rsa2048"));
+        items
+            .iter()
+            .find(|i| i.get("key_type") == Some(&want))
+            .or_else(|| items.first())
+            .cloned()
+            .ok_or_else(|| Stop::Skip("--read-only and the scope has no CSR to read".into()))
+    }
+
+    fn track_created(&self, scope_idx: usize, ex: &Exchange) {
+        if !(200..300).contains(&ex.response.status) {
+            return;
+        }
+        let Some((op, _)) = checks::classify(&ex.request.method, &ex.request.path) else {
+            return;
+        };
+        let scope = &self.settings.scopes[scope_idx];
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        match op {
+            Operation::Create => {
+                if let Some(id) = body_json(ex).and_then(|b| {
+                    b.pointer("/result/id")
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                }) {
+                    created.push((scope.clone(), id));
+                }
+            }
+            Operation::Delete => {
+                let id = ex.request.path.rsplit('/').next().unwrap_or("");
+                created.retain(|(s, i)| !(s == scope && i == id));
+            }
+            _ => {}
+        }
+    }
+
+    /// Deletes every CSR this run created and did not delete. Returns what could not be
+    /// deleted, as messages.
+    pub fn cleanup(&self) -> Vec<String> {
+        let pending: Vec<(Scope, String)> =
+            std::mem::take(&mut *self.created.lock().unwrap_or_else(|p| p.into_inner()));
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let Ok(live) = self.live() else {
+            return Vec::new();
+        };
+        let Ok(headers) = auth_headers(AuthMode::Configured, live.executor.credentials()) else {
+            return vec!["no credentials to clean up with".into()];
+        };
+        live.rt
+            .block_on(delete_all(&live.executor, &pending, &headers))
+    }
+
+    fn list_pagination(&self, live: &Live, scope_idx: usize, run: &mut CaseRun) {
+        const CREATED: usize = 6;
+        const PER_PAGE: usize = 5;
+        const MAX_PAGES: usize = 200;
+        let scope = self.settings.scopes[scope_idx].clone();
+        let headers = match auth_headers(AuthMode::Configured, live.executor.credentials()) {
+            Ok(h) => h,
+            Err(e) => {
+                run.skipped = Some(e);
+                return;
+            }
+        };
+        let send = |request: Request, run: &mut CaseRun| -> Option<Exchange> {
+            match live.rt.block_on(live.executor.send(&request)) {
+                Ok(ex) => {
+                    self.track_created(scope_idx, &ex);
+                    run.exchanges.push(ex.clone());
+                    Some(ex)
+                }
+                Err(e) => {
+                    run.error = Some(e.to_string());
+                    None
+                }
+            }
+        };
+        let mut ids = Vec::new();
+        for i in 0..CREATED {
+            let name = format!("page-{i}-{}.csr-conformance.net", self.run_id);
+            let request = Request {
+                method: "POST".into(),
+                path: format!("{}/custom_csrs", scope.prefix()),
+                query: vec![],
+                headers: headers.clone(),
+                body: Some(Body::Json(json!({
+                    "country": "PT", "state": "Lisboa", "locality": "Lisboa",
+                    "organization": "csr-conformance", "common_name": name,
+                    "sans": [name], "key_type": "p256v1",
+                }))),
+            };
+            let Some(ex) = send(request, run) else { return };
+            match body_json(&ex).and_then(|b| {
+                b.pointer("/result/id")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            }) {
+                Some(id) if ex.response.status == 201 => ids.push(id),
+                _ => {
+                    run.findings.push(Finding::new(
+                        "list.setup",
+                        "/result/id",
+                        "201 with an id",
+                        format!("{} {}", ex.response.status, ex.response.excerpt(80)),
+                        "could not create the CSRs to page through",
+                    ));
+                    return;
+                }
+            }
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut max_total_pages = 0u64;
+        let mut ended = false;
+        for page in 1..=MAX_PAGES {
+            let request = Request {
+                method: "GET".into(),
+                path: format!("{}/custom_csrs", scope.prefix()),
+                query: vec![
+                    ("page".into(), page.to_string()),
+                    ("per_page".into(), PER_PAGE.to_string()),
+                ],
+                headers: headers.clone(),
+                body: None,
+            };
+            let Some(ex) = send(request, run) else { return };
+            let body = body_json(&ex);
+            let items = body
+                .as_ref()
+                .and_then(|b| b.get("result"))
+                .and_then(Value::as_array);
+            let (200, Some(items)) = (ex.response.status, items) else {
+                run.findings.push(Finding::new(
+                    "list.page",
+                    "/result",
+                    "200 with a result array",
+                    format!("{} {}", ex.response.status, ex.response.excerpt(80)),
+                    format!("page {page} of the list could not be read"),
+                ));
+                return;
+            };
+            if items.is_empty() {
+                ended = true;
+                break;
+            }
+            for item in items {
+                if let Some(id) = item.get("id").and_then(Value::as_str) {
+                    *seen.entry(id.to_string()).or_default() += 1;
+                }
+            }
+            if let Some(tp) = body
+                .as_ref()
+                .and_then(|b| b.pointer("/result_info/total_pages"))
+                .and_then(Value::as_u64)
+            {
+                max_total_pages = max_total_pages.max(tp);
+            }
+            if page as u64 > max_total_pages + 1 && page > 2 {
+                run.findings.push(Finding::new(
+                    "list.ends",
+                    "/result",
+                    "an empty page after the last one",
+                    format!(
+                        "page {page} still has {} items; total_pages said {max_total_pages}",
+                        items.len()
+                    ),
+                    "the list never ends: clients that page until an empty page would loop forever",
+                ));
+                break;
+            }
+        }
+        if !ended && run.findings.iter().all(|f| f.rule != "list.ends") {
+            run.findings.push(Finding::new(
+                "list.ends",
+                "/result",
+                format!("an empty page within {MAX_PAGES} pages"),
+                "no empty page",
+                "the list never ends",
+            ));
+        }
+        for id in &ids {
+            let n = seen.get(id).copied().unwrap_or(0);
+            if n != 1 {
+                run.findings.push(Finding::new(
+                    "list.each-id-once",
+                    "/result",
+                    format!("{id} listed once"),
+                    format!("listed {n} times"),
+                    "every created CSR must appear exactly once across the pages",
+                ));
+            }
+        }
+        for id in ids {
+            let request = Request {
+                method: "DELETE".into(),
+                path: format!("{}/custom_csrs/{id}", scope.prefix()),
+                query: vec![],
+                headers: headers.clone(),
+                body: None,
+            };
+            if send(request, run).is_none() {
+                return;
+            }
+        }
+    }
+}
+
+/// Deletes the given CSRs; what could not be deleted comes back as messages.
+async fn delete_all(
+    executor: &Executor,
+    pending: &[(Scope, String)],
+    headers: &[(String, HeaderValue)],
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for (scope, id) in pending {
+        let request = Request {
+            method: "DELETE".into(),
+            path: format!(
+                "{}/custom_csrs/{}",
+                scope.prefix(),
+                percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            query: vec![],
+            headers: headers.to_vec(),
+            body: None,
+        };
+        match executor.send(&request).await {
+            Ok(ex) if (200..300).contains(&ex.response.status) || ex.response.status == 404 => {}
+            Ok(ex) => failed.push(format!(
+                "{} answered {}",
+                request.line(),
+                ex.response.status
+            )),
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    failed
+}
+
+enum Stop {
+    Skip(String),
+    Error(String),
+}
+
+impl Stop {
+    fn text(&self) -> &str {
+        match self {
+            Stop::Skip(s) | Stop::Error(s) => s,
+        }
+    }
+}
+
+/// Prefix of the texts `auth_headers` returns when a case cannot run with what is configured.
+const SKIP: &str = "skipped:";
+const SKIP_NO_CREDENTIALS: &str = "skipped: no credentials configured";
+
+fn resolve_expect(
+    step: &Step,
+    request: &Request,
+    strict: bool,
+    resolve: &mut dyn FnMut(&str) -> Result<Value, String>,
+) -> Result<expect::Resolved, String> {
+    let e = &step.expect;
+    let mut json_expect = Vec::new();
+    for (pointer, v) in &e.json {
+        json_expect.push((
+            pointer.clone(),
+            template::render_value(&crate::cases::to_json(v.clone()), resolve)?,
+        ));
+    }
+    let mut excludes = Vec::new();
+    for x in &e.excludes {
+        excludes.push(template::render(x, resolve)?);
+    }
+    let result_matches = match (&request.body, e.result_matches_body) {
+        (Some(Body::Json(v)), true) => Some(v.clone()),
+        (_, true) => Some(Value::Null),
+        _ => None,
+    };
+    Ok(expect::Resolved {
+        status: e.status.clone(),
+        codes: e.codes.clone(),
+        json: json_expect,
+        absent: e.absent.clone(),
+        excludes,
+        result_matches,
+        strict_codes: strict,
+    })
+}
+
+pub fn body_json(ex: &Exchange) -> Option<Value> {
+    serde_json::from_slice(&ex.response.body).ok()
+}
+
+fn scope_kind(scope: &Scope) -> crate::cases::ScopeKind {
+    match scope {
+        Scope::Account(_) => crate::cases::ScopeKind::Account,
+        Scope::Zone(_) => crate::cases::ScopeKind::Zone,
+    }
+}
+
+/// A scope of the same kind that this run was not given: nothing created here may show there.
+fn foreign(scope: &Scope) -> Scope {
+    let id = if scope.id() == "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f" {
+        "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
+    } else {
+        "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
+    };
+    scope.with_id(id)
+}
+
+fn random_hex(bytes: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    let mut i = 0u64;
+    while out.len() < bytes * 2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i);
+        h.write_u128(Instant::now().elapsed().as_nanos());
+        out.push_str(&format!("{:016x}", h.finish()));
+        i += 1;
+    }
+    out.truncate(bytes * 2);
+    out
+}
+
+fn random_uuid() -> String {
+    let h = random_hex(16);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+pub(crate) fn is_skip(message: &str) -> bool {
+    message.starts_with(SKIP)
+}
