@@ -754,7 +754,11 @@ impl Session {
         for id in ids {
             let request = Request {
                 method: "DELETE".into(),
-                path: format!("{}/custom_csrs/{id}", scope.prefix()),
+                path: format!(
+                    "{}/custom_csrs/{}",
+                    scope.prefix(),
+                    template::encode_segment(&id)
+                ),
                 query: vec![],
                 headers: headers.clone(),
                 body: None,
@@ -779,7 +783,7 @@ async fn delete_all(
             path: format!(
                 "{}/custom_csrs/{}",
                 scope.prefix(),
-                percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+                template::encode_segment(id)
             ),
             query: vec![],
             headers: headers.to_vec(),

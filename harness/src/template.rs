@@ -95,6 +95,11 @@ pub fn render(
     Ok(out)
 }
 
+/// Percent-encodes text as one path segment (RFC 3986 unreserved characters stay).
+pub fn encode_segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
+
 /// Substitutes into a path: substituted values are percent-encoded as one segment, except the
 /// scope placeholders, which stand for whole path prefixes.
 pub fn render_path(
@@ -107,7 +112,7 @@ pub fn render_path(
             Piece::Text(t) => out.push_str(t),
             Piece::Var(n) if n.ends_with("scope") => out.push_str(&as_text(&resolve(n)?)),
             Piece::Var(n) => {
-                out.extend(utf8_percent_encode(&as_text(&resolve(n)?), SEGMENT));
+                out.push_str(&encode_segment(&as_text(&resolve(n)?)));
             }
         }
     }
