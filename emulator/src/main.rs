@@ -115,3 +115,37 @@ async fn shutdown_signal() {
         _ = term => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_map_onto_the_config_and_defaults_stay_the_sdk_ones() {
+        let cfg = Cli::try_parse_from(["csr-emulator"]).unwrap().config();
+        assert_eq!(cfg.token, csr_emulator::SDK_TEST_TOKEN);
+        assert!(cfg.rate_limit.is_none() && cfg.latency.is_none());
+
+        let cli = Cli::try_parse_from([
+            "csr-emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            "t",
+            "--rate-limit",
+            "1200/300",
+            "--latency-ms",
+            "25",
+            "--key-pool",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(cli.listen.port(), 0);
+        let cfg = cli.config();
+        assert_eq!(cfg.token, "t");
+        assert_eq!(cfg.rate_limit, Some(RateLimit::CLOUDFLARE));
+        assert_eq!(cfg.latency, Some(Duration::from_millis(25)));
+        assert_eq!(cfg.key_pool_size, 0);
+        assert!(Cli::try_parse_from(["csr-emulator", "--rate-limit", "fast"]).is_err());
+    }
+}
