@@ -6,7 +6,31 @@
 mod spawn;
 mod support;
 
-use support::{Creds, run_harness};
+use support::{Creds, Run, run_harness};
+
+/// The report a real run wrote validates against the Jenkins junit-10 XSD.
+fn assert_junit_valid(run: &Run) {
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/junit/junit-10.xsd"
+    );
+    let file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "external-{}-{}.xml",
+        std::process::id(),
+        run.junit.len()
+    ));
+    std::fs::write(&file, &run.junit).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", xsd])
+        .arg(&file)
+        .output()
+        .expect("xmllint missing: install libxml2-utils (bash .ci/install)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 #[test]
 fn an_independent_correct_implementation_passes() {
