@@ -85,14 +85,7 @@ pub fn render(
     template: &str,
     resolve: &mut dyn FnMut(&str) -> Result<Value, String>,
 ) -> Result<String, String> {
-    let mut out = String::new();
-    for p in pieces(template)? {
-        match p {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Var(n) => out.push_str(&as_text(&resolve(n)?)),
-        }
-    }
-    Ok(out)
+    substitute(template, resolve, &|_, text| text)
 }
 
 /// Percent-encodes text as one path segment (RFC 3986 unreserved characters stay).
@@ -106,14 +99,25 @@ pub fn render_path(
     template: &str,
     resolve: &mut dyn FnMut(&str) -> Result<Value, String>,
 ) -> Result<String, String> {
+    substitute(template, resolve, &|name, text| {
+        if name.ends_with("scope") {
+            text
+        } else {
+            encode_segment(&text)
+        }
+    })
+}
+
+fn substitute(
+    template: &str,
+    resolve: &mut dyn FnMut(&str) -> Result<Value, String>,
+    encode: &dyn Fn(&str, String) -> String,
+) -> Result<String, String> {
     let mut out = String::new();
     for p in pieces(template)? {
         match p {
             Piece::Text(t) => out.push_str(t),
-            Piece::Var(n) if n.ends_with("scope") => out.push_str(&as_text(&resolve(n)?)),
-            Piece::Var(n) => {
-                out.push_str(&encode_segment(&as_text(&resolve(n)?)));
-            }
+            Piece::Var(n) => out.push_str(&encode(n, as_text(&resolve(n)?))),
         }
     }
     Ok(out)
