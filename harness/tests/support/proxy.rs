@@ -36,6 +36,10 @@ pub enum Fault {
     HtmlNotFound,
     /// 400 and 403 messages repeat the credential the request carried.
     EchoCredential,
+    /// Failures carry `result: {}`.
+    FailureCarriesResult,
+    /// Successes carry an error entry.
+    ErrorsOnSuccess,
     // Schema.
     /// CSR ids are 40 characters (mapped back on the way in, so the server still finds them).
     PaddedIds,
@@ -58,6 +62,12 @@ pub enum Fault {
     FlippedSignature,
     /// `key_type` says rsa2048 for P-256 keys and p256v1 for RSA keys.
     SwappedKeyTypeLabel,
+    /// `csr` is a well-formed PEM block whose bytes are no CertificationRequest.
+    GarbageDer,
+    /// `sans` lists one name more than the CSR holds.
+    ExtraSanInAnswer,
+    /// `organization` differs from the CSR's O.
+    OrganizationChanged,
     // Auth.
     /// Any request gets the valid token instead of what it carried.
     AcceptAnyCredential,
@@ -82,6 +92,10 @@ pub enum Fault {
     GetAfterDelete,
     /// A page past the end is a 404.
     PagePastEndNotFound,
+    /// Gets of account CSRs leave out `description`.
+    GetDropsDescription,
+    /// Zone CSRs carry the account-only fields `account_tag`, `name` and `description`.
+    ZoneObjectsCarryAccountFields,
 }
 
 /// A running proxy and the emulator behind it. Dropping it stops both.
@@ -497,6 +511,16 @@ impl Shared {
                     });
                 }
             }
+            Fault::FailureCarriesResult => {
+                if !a.ok() {
+                    a.edit(|v| v["result"] = json!({}));
+                }
+            }
+            Fault::ErrorsOnSuccess => {
+                if a.ok() {
+                    a.edit(|v| v["errors"] = json!([{"code": 1000, "message": "all is well"}]));
+                }
+            }
             Fault::PaddedIds => {
                 if a.ok() && r.is_some() {
                     a.edit(|v| {
@@ -567,6 +591,42 @@ impl Shared {
                 };
                 o.insert("key_type".into(), json!(swapped));
             }),
+            Fault::GarbageDer => edit_csrs(&mut a, r.is_some(), |o| {
+                let der = base64_encode(b"this is not a PKCS#10 CertificationRequest at all");
+                o.insert(
+                    "csr".into(),
+                    json!(format!(
+                        "-----BEGIN CERTIFICATE REQUEST-----\n{der}\n-----END CERTIFICATE REQUEST-----\n"
+                    )),
+                );
+            }),
+            Fault::ExtraSanInAnswer => edit_csrs(&mut a, r.is_some(), |o| {
+                if let Some(Value::Array(sans)) = o.get_mut("sans") {
+                    sans.push(json!("extra.csr-conformance.net"));
+                }
+            }),
+            Fault::OrganizationChanged => edit_csrs(&mut a, r.is_some(), |o| {
+                if o.contains_key("organization") {
+                    o.insert("organization".into(), json!("Someone Else Ltd"));
+                }
+            }),
+            Fault::GetDropsDescription => {
+                if get && a.ok() {
+                    a.edit(|v| {
+                        if let Some(o) = v["result"].as_object_mut() {
+                            o.remove("description");
+                        }
+                    });
+                }
+            }
+            Fault::ZoneObjectsCarryAccountFields => {
+                let zone = r.as_ref().is_some_and(|r| r.kind == "zones");
+                edit_csrs(&mut a, zone, |o| {
+                    o.insert("account_tag".into(), json!(super::ACCOUNT_ID));
+                    o.insert("name".into(), json!("leaked account name"));
+                    o.insert("description".into(), json!("leaked account description"));
+                })
+            }
             Fault::UnknownIdFound => {
                 if get && a.status == 404 {
                     let id = r.as_ref().and_then(|r| r.id.clone()).unwrap_or_default();
