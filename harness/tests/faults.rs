@@ -16,9 +16,19 @@ fn run_against(fault: Fault, args: &[&str]) -> Run {
 /// Runs every trial through `fault` and asserts each (trial-name prefix, suffix, rule) fired.
 #[track_caller]
 fn assert_caught(fault: Fault, expected: &[(&str, &str, &str)]) {
+    assert_caught_with(fault, &[], expected);
+}
+
+#[track_caller]
+fn assert_caught_with(fault: Fault, args: &[&str], expected: &[(&str, &str, &str)]) {
     // Writing the 3 MB huge_body exchange into the JUnit report takes seconds of CPU in a debug
     // build; no fault here is about it, and the control run still covers it.
-    let run = run_against(fault, &["--skip", "huge_body"]);
+    let args: Vec<&str> = ["--skip", "huge_body"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
+    let run = run_against(fault, &args);
     // What else a fault set off is worth a look when changing the checks or the cases.
     if std::env::var_os("FAULTS_VERBOSE").is_some() {
         eprintln!("{fault:?}:\n{}", run.summary());
@@ -110,6 +120,29 @@ fn failure_with_no_errors() {
             "auth.no_credentials",
             "envelope.error-entries",
         )],
+    );
+}
+
+#[test]
+fn undocumented_error_code_under_strict() {
+    assert_caught_with(
+        Fault::UndocumentedErrorCode,
+        &["--strict"],
+        &[
+            ("behaviour::", "::unknown_id_is_not_found", "expect.codes"),
+            ("auth::", "::wrong_token", "expect.codes"),
+        ],
+    );
+}
+
+#[test]
+fn undocumented_error_code_passes_without_strict() {
+    let run = run_against(Fault::UndocumentedErrorCode, &["--skip", "huge_body"]);
+    assert_eq!(
+        run.code,
+        0,
+        "codes are only enforced with --strict\n{}",
+        run.summary()
     );
 }
 

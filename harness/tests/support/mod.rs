@@ -131,10 +131,11 @@ pub fn run_harness(base_url: &str, creds: &Creds, extra_args: &[&str]) -> Run {
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-conformance"));
     cmd.arg("--target").arg(base_url);
-    if !extra_args.contains(&"--account-id") {
+    let given = |flag: &str| extra_args.iter().any(|a| a.split('=').next() == Some(flag));
+    if !given("--account-id") {
         cmd.args(["--account-id", ACCOUNT_ID]);
     }
-    if !extra_args.contains(&"--zone-id") {
+    if !given("--zone-id") {
         cmd.args(["--zone-id", ZONE_ID]);
     }
     cmd.arg("--junit").arg(&junit_path).args(extra_args);

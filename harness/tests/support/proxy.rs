@@ -32,6 +32,8 @@ pub enum Fault {
     LowErrorCode,
     /// Failures carry `errors: []`.
     EmptyErrors,
+    /// Every error code is 1000: well-formed, but not the documented one.
+    UndocumentedErrorCode,
     /// 404s are an HTML page.
     HtmlNotFound,
     /// 400 and 403 messages repeat the credential the request carried.
@@ -481,6 +483,15 @@ impl Shared {
                     a.edit(|v| {
                         for e in v["errors"].as_array_mut().into_iter().flatten() {
                             e["code"] = json!(status);
+                        }
+                    });
+                }
+            }
+            Fault::UndocumentedErrorCode => {
+                if !a.ok() {
+                    a.edit(|v| {
+                        for e in v["errors"].as_array_mut().into_iter().flatten() {
+                            e["code"] = json!(1000);
                         }
                     });
                 }
