@@ -60,6 +60,7 @@ fn an_independent_correct_implementation_passes() {
             "no {family} trial in the report"
         );
     }
+    assert_junit_valid(&run);
 }
 
 /// What a stateless mock serving the spec's examples gets wrong, each a real contract rule.
@@ -123,4 +124,6 @@ fn prism_is_caught_on_what_it_gets_wrong_and_nothing_else() {
         "{unexpected_errors:?}\n{}",
         run.summary()
     );
+    // Failures, errors and skips together still make a valid report.
+    assert_junit_valid(&run);
 }
