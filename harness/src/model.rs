@@ -157,6 +157,29 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request with no query, headers or body.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// The same request sending the configured token as `Authorization: Bearer …`.
+    pub fn with_bearer_token(mut self) -> Request {
+        self.headers.push((
+            "Authorization".into(),
+            HeaderValue::Secret {
+                prefix: "Bearer ".into(),
+                secret: SecretRef::Token,
+            },
+        ));
+        self
+    }
+
     /// `GET /zones/…/custom_csrs?page=2`, the request line shown in reports.
     pub fn line(&self) -> String {
         let mut line = format!("{} {}", self.method, self.path);
@@ -209,6 +232,30 @@ pub struct Exchange {
     pub request: Request,
     pub response: Response,
     pub elapsed: Duration,
+}
+
+/// An exchange as tests need one: `request` answered with `status`, an optional content type
+/// and `body`.
+#[cfg(test)]
+pub(crate) fn canned_exchange(
+    request: Request,
+    status: u16,
+    content_type: Option<&str>,
+    body: impl Into<Vec<u8>>,
+    elapsed_ms: u64,
+) -> Exchange {
+    Exchange {
+        request,
+        response: Response {
+            status,
+            headers: content_type
+                .map(|ct| ("content-type".to_string(), ct.to_string()))
+                .into_iter()
+                .collect(),
+            body: body.into(),
+        },
+        elapsed: Duration::from_millis(elapsed_ms),
+    }
 }
 
 /// One broken rule: which rule, where, what was expected and what came back.

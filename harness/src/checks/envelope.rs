@@ -185,25 +185,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Request, Response};
-    use std::time::Duration;
+    use crate::model::{Request, canned_exchange};
 
     fn ex(status: u16, ct: &str, body: &str) -> Exchange {
-        Exchange {
-            request: Request {
-                method: "GET".into(),
-                path: "/zones/z/custom_csrs".into(),
-                query: vec![],
-                headers: vec![],
-                body: None,
-            },
-            response: Response {
-                status,
-                headers: vec![("content-type".into(), ct.into())],
-                body: body.as_bytes().to_vec(),
-            },
-            elapsed: Duration::ZERO,
-        }
+        let request = Request::new("GET", "/zones/z/custom_csrs");
+        canned_exchange(request, status, Some(ct), body, 0)
     }
 
     fn rules(f: Vec<Finding>) -> Vec<String> {

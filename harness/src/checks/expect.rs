@@ -177,26 +177,12 @@ fn short(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Request, Response};
+    use crate::model::{Request, canned_exchange};
     use serde_json::json;
-    use std::time::Duration;
 
     fn ex(status: u16, body: Value) -> Exchange {
-        Exchange {
-            request: Request {
-                method: "POST".into(),
-                path: "/zones/z/custom_csrs".into(),
-                query: vec![],
-                headers: vec![],
-                body: None,
-            },
-            response: Response {
-                status,
-                headers: vec![],
-                body: body.to_string().into_bytes(),
-            },
-            elapsed: Duration::ZERO,
-        }
+        let request = Request::new("POST", "/zones/z/custom_csrs");
+        canned_exchange(request, status, None, body.to_string(), 0)
     }
 
     fn rules(f: &[Finding]) -> Vec<(&str, &str)> {

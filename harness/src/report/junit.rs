@@ -397,20 +397,29 @@ impl Sanitizer {
             exchanges: o
                 .exchanges
                 .iter()
-                .map(|ex| Exchange {
-                    request: self.request(&ex.request),
-                    response: Response {
-                        status: ex.response.status,
-                        headers: ex
-                            .response
-                            .headers
-                            .iter()
-                            .map(|(k, v)| (t(k), t(v)))
-                            .collect(),
-                        body: t(&String::from_utf8_lossy(&ex.response.body).into_owned())
-                            .into_bytes(),
-                    },
-                    elapsed: ex.elapsed,
+                .map(|ex| {
+                    // Only failures and errors quote bodies; a passing case shows request
+                    // lines alone, so its (possibly huge) bodies are not worth cleaning.
+                    let quoted = matches!(o.verdict, Verdict::Failure(_) | Verdict::Error(_));
+                    Exchange {
+                        request: self.request(&ex.request, quoted),
+                        response: Response {
+                            status: ex.response.status,
+                            headers: ex
+                                .response
+                                .headers
+                                .iter()
+                                .map(|(k, v)| (t(k), t(v)))
+                                .collect(),
+                            body: if quoted {
+                                t(&String::from_utf8_lossy(&ex.response.body).into_owned())
+                                    .into_bytes()
+                            } else {
+                                Vec::new()
+                            },
+                        },
+                        elapsed: ex.elapsed,
+                    }
                 })
                 .collect(),
             duration: o.duration,
@@ -418,7 +427,8 @@ impl Sanitizer {
         }
     }
 
-    fn request(&self, r: &Request) -> Request {
+    /// A cleaned copy of `r`; its body only when `with_body`.
+    fn request(&self, r: &Request, with_body: bool) -> Request {
         let t = |s: &String| self.text(s);
         Request {
             method: t(&r.method),
@@ -438,20 +448,24 @@ impl Sanitizer {
                     (t(name), value)
                 })
                 .collect(),
-            body: r.body.as_ref().map(|body| match body {
-                Body::Json(v) => Body::Json(self.json(v)),
-                // Raw bytes are kept byte for byte (the curl line escapes them) except for
-                // secrets; stripping would change what the reproduction sends.
-                Body::Raw {
-                    content_type,
-                    bytes,
-                } => Body::Raw {
-                    content_type: content_type.as_ref().map(t),
-                    bytes: self.needles.iter().fold(bytes.clone(), |b, n| {
-                        replace_bytes(&b, n.as_bytes(), REDACTED.as_bytes())
-                    }),
-                },
-            }),
+            body: r
+                .body
+                .as_ref()
+                .filter(|_| with_body)
+                .map(|body| match body {
+                    Body::Json(v) => Body::Json(self.json(v)),
+                    // Raw bytes are kept byte for byte (the curl line escapes them) except for
+                    // secrets; stripping would change what the reproduction sends.
+                    Body::Raw {
+                        content_type,
+                        bytes,
+                    } => Body::Raw {
+                        content_type: content_type.as_ref().map(t),
+                        bytes: self.needles.iter().fold(bytes.clone(), |b, n| {
+                            replace_bytes(&b, n.as_bytes(), REDACTED.as_bytes())
+                        }),
+                    },
+                }),
         }
     }
 
@@ -555,7 +569,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::SecretRef;
+    use crate::model::canned_exchange;
 
     const XSD: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -582,27 +596,10 @@ mod tests {
     }
 
     fn exchange(status: u16, body: &[u8]) -> Exchange {
-        Exchange {
-            request: Request {
-                method: "POST".into(),
-                path: "/zones/z1/custom_csrs".into(),
-                query: vec![("page".into(), "1".into())],
-                headers: vec![(
-                    "Authorization".into(),
-                    HeaderValue::Secret {
-                        prefix: "Bearer ".into(),
-                        secret: SecretRef::Token,
-                    },
-                )],
-                body: Some(Body::Json(json!({"common_name": "a.example"}))),
-            },
-            response: Response {
-                status,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: body.to_vec(),
-            },
-            elapsed: Duration::from_millis(15),
-        }
+        let mut request = Request::new("POST", "/zones/z1/custom_csrs").with_bearer_token();
+        request.query.push(("page".into(), "1".into()));
+        request.body = Some(Body::Json(json!({"common_name": "a.example"})));
+        canned_exchange(request, status, Some("application/json"), body, 15)
     }
 
     fn outcome(name: &str, suite: &str, verdict: Verdict, millis: u64) -> Outcome {

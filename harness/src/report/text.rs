@@ -170,30 +170,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::{Body, Finding, HeaderValue, Request, Response, SecretRef};
+    use crate::model::{Body, Finding, Request, canned_exchange};
 
     fn exchange(method: &str, path: &str, status: u16, body: &[u8]) -> Exchange {
-        Exchange {
-            request: Request {
-                method: method.into(),
-                path: path.into(),
-                query: vec![],
-                headers: vec![(
-                    "Authorization".into(),
-                    HeaderValue::Secret {
-                        prefix: "Bearer ".into(),
-                        secret: SecretRef::Token,
-                    },
-                )],
-                body: Some(Body::Json(json!({"common_name": "a.example"}))),
-            },
-            response: Response {
-                status,
-                headers: vec![],
-                body: body.to_vec(),
-            },
-            elapsed: Duration::from_millis(12),
-        }
+        let mut request = Request::new(method, path).with_bearer_token();
+        request.body = Some(Body::Json(json!({"common_name": "a.example"})));
+        canned_exchange(request, status, None, body, 12)
     }
 
     fn outcome(verdict: Verdict, exchanges: Vec<Exchange>, seed: Option<u64>) -> Outcome {
