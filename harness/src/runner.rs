@@ -399,10 +399,10 @@ fn build_trials(
 ) -> Vec<Trial> {
     let mut trials = Vec::new();
     for (i, e) in load_errors.iter().enumerate() {
-        let name = format!("load::{}", e.file.display());
+        let name = format!("load::{}:{}", e.file.display(), e.line);
         let message = e.to_string();
         let recorder = recorder.clone();
-        trials.push(Trial::test(format!("{name}#{i}"), move || {
+        trials.push(Trial::test(name.clone(), move || {
             recorder.push(
                 i,
                 Outcome {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
@@ -90,7 +90,7 @@ impl Session {
             runs,
             listings,
             created: Arc::new(Mutex::new(Vec::new())),
-            run_id: random_hex(8),
+            run_id: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
         }
     }
 
@@ -470,7 +470,7 @@ impl Session {
                     .ok_or_else(|| Stop::Skip("needs both an account and a zone scope".into()));
             }
             "run_id" => return Ok(json!(self.run_id)),
-            "random_uuid" => return Ok(json!(random_uuid())),
+            "random_uuid" => return Ok(json!(uuid::Uuid::new_v4().to_string())),
             _ => {}
         }
         if let Some(rest) = name.strip_prefix("fixture.") {
@@ -640,17 +640,13 @@ impl Session {
         let mut ids = Vec::new();
         for i in 0..CREATED {
             let name = format!("page-{i}-{}.csr-conformance.net", self.run_id);
-            let request = Request {
-                method: "POST".into(),
-                path: format!("{}/custom_csrs", scope.prefix()),
-                query: vec![],
-                headers: headers.clone(),
-                body: Some(Body::Json(json!({
+            let mut request = Request::new("POST", format!("{}/custom_csrs", scope.prefix()));
+            request.headers = headers.clone();
+            request.body = Some(Body::Json(json!({
                     "country": "PT", "state": "Lisboa", "locality": "Lisboa",
                     "organization": "csr-conformance", "common_name": name,
                     "sans": [name], "key_type": "p256v1",
-                }))),
-            };
+            })));
             let Some(ex) = send(request, run) else { return };
             match body_json(&ex).and_then(|b| {
                 b.pointer("/result/id")
@@ -752,22 +748,24 @@ impl Session {
             }
         }
         for id in ids {
-            let request = Request {
-                method: "DELETE".into(),
-                path: format!(
-                    "{}/custom_csrs/{}",
-                    scope.prefix(),
-                    template::encode_segment(&id)
-                ),
-                query: vec![],
-                headers: headers.clone(),
-                body: None,
-            };
-            if send(request, run).is_none() {
+            if send(delete_request(&scope, &id, &headers), run).is_none() {
                 return;
             }
         }
     }
+}
+
+fn delete_request(scope: &Scope, id: &str, headers: &[(String, HeaderValue)]) -> Request {
+    let mut request = Request::new(
+        "DELETE",
+        format!(
+            "{}/custom_csrs/{}",
+            scope.prefix(),
+            template::encode_segment(id)
+        ),
+    );
+    request.headers = headers.to_vec();
+    request
 }
 
 /// Deletes the given CSRs; what could not be deleted comes back as messages.
@@ -778,17 +776,7 @@ async fn delete_all(
 ) -> Vec<String> {
     let mut failed = Vec::new();
     for (scope, id) in pending {
-        let request = Request {
-            method: "DELETE".into(),
-            path: format!(
-                "{}/custom_csrs/{}",
-                scope.prefix(),
-                template::encode_segment(id)
-            ),
-            query: vec![],
-            headers: headers.to_vec(),
-            body: None,
-        };
+        let request = delete_request(scope, id, headers);
         match executor.send(&request).await {
             Ok(ex) if (200..300).contains(&ex.response.status) || ex.response.status == 404 => {}
             Ok(ex) => failed.push(format!(
@@ -872,33 +860,6 @@ fn foreign(scope: &Scope) -> Scope {
         "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
     };
     scope.with_id(id)
-}
-
-fn random_hex(bytes: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    let mut i = 0u64;
-    while out.len() < bytes * 2 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(i);
-        h.write_u128(Instant::now().elapsed().as_nanos());
-        out.push_str(&format!("{:016x}", h.finish()));
-        i += 1;
-    }
-    out.truncate(bytes * 2);
-    out
-}
-
-fn random_uuid() -> String {
-    let h = random_hex(16);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
 }
 
 pub(crate) fn is_skip(message: &str) -> bool {
