@@ -203,6 +203,11 @@ impl IntoResponse for ApiError {
             headers.insert("x-ratelimit-remaining", HeaderValue::from(0u32));
             headers.insert("x-ratelimit-reset", HeaderValue::from(*retry_after_secs));
         }
+        // The rest of an oversized body is never read, so the connection cannot carry another
+        // request: say so, or a client reusing it sees its next request cut off.
+        if matches!(self, ApiError::BodyTooLarge { .. }) {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         // Marks the body as already shaped so the envelope guard leaves it alone.
         response.extensions_mut().insert(Shaped);
         response

@@ -520,6 +520,11 @@ async fn bodies_over_one_mebibyte_are_413() {
     body["organization"] = json!("x".repeat(2 << 20));
     let r = send(&app, Method::POST, ACCOUNT, Auth::Token, Some(body)).await;
     assert_error(&r, StatusCode::PAYLOAD_TOO_LARGE, &[10413]);
+    // The unread rest of the body makes the connection unusable for another request.
+    assert_eq!(
+        r.headers.get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
 }
 
 // ---------------------------------------------------------------- auth

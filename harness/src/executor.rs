@@ -10,6 +10,9 @@ use crate::model::{Body, Credentials, Exchange, HeaderValue, Request, Response};
 /// forever must not take the run's memory with it.
 pub const MAX_BODY: usize = 8 << 20;
 
+/// Request bodies above this are sent on a connection that is closed afterwards.
+const LARGE_BODY: usize = 64 << 10;
+
 /// Retry-After values above this are not waited for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -110,22 +113,28 @@ impl Executor {
             };
             builder = builder.header(name.as_str(), value);
         }
-        builder = match &request.body {
-            None => builder,
-            Some(Body::Json(v)) => builder
-                .header("content-type", "application/json")
-                .body(serde_json::to_vec(v).unwrap_or_default()),
+        let (content_type, bytes) = match &request.body {
+            None => (None, None),
+            Some(Body::Json(v)) => (
+                Some("application/json"),
+                Some(serde_json::to_vec(v).unwrap_or_default()),
+            ),
             Some(Body::Raw {
                 content_type,
                 bytes,
-            }) => {
-                let b = match content_type {
-                    Some(ct) => builder.header("content-type", ct.as_str()),
-                    None => builder,
-                };
-                b.body(bytes.clone())
-            }
+            }) => (content_type.as_deref(), Some(bytes.clone())),
         };
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        if let Some(bytes) = bytes {
+            // A server may answer a large body early (413) and close without reading the
+            // rest; such a connection must not be pooled for the next request.
+            if bytes.len() > LARGE_BODY {
+                builder = builder.header("connection", "close");
+            }
+            builder = builder.body(bytes);
+        }
         let started = Instant::now();
         let mut response = builder.send().await.map_err(|e| self.classify(e, &line))?;
         let status = response.status().as_u16();
@@ -280,6 +289,36 @@ mod tests {
             .block_on(executor(url, 2000).send(&get("/x")))
             .unwrap_err();
         assert!(matches!(e, TransportError::Other(..)), "{e}");
+    }
+
+    /// The request head the target saw for `request`.
+    fn head_seen(request: Request) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = vec![0u8; 8192];
+            let n = s.read(&mut buf).unwrap();
+            let _ = s.write_all(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n");
+            String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase()
+        });
+        let _ = rt().block_on(executor(url, 2000).send(&request));
+        server.join().unwrap()
+    }
+
+    #[test]
+    fn large_bodies_go_on_a_connection_that_is_not_reused() {
+        let mut big = Request::new("POST", "/x");
+        big.body = Some(Body::Raw {
+            content_type: None,
+            bytes: vec![b'a'; LARGE_BODY + 1],
+        });
+        assert!(head_seen(big).contains("connection: close"));
+        let mut small = Request::new("POST", "/x");
+        small.body = Some(Body::Json(serde_json::json!({"a": 1})));
+        let head = head_seen(small);
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert!(!head.contains("connection: close"), "{head}");
     }
 
     #[test]
