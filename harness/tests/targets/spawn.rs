@@ -6,7 +6,7 @@
 //! targets nothing to build. Dropping a `Spawned` kills and reaps its child.
 #![allow(dead_code)] // each test binary uses only some of these helpers
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
@@ -162,6 +162,24 @@ pub fn independent_server(token: &str, email: &str, api_key: &str) -> Spawned {
     );
 }
 
+/// Whether an HTTP server answers at `address`. A bare connect is not enough: with nothing
+/// listening yet, a connect to a port in the ephemeral range can connect to itself, and that
+/// socket echoes what it is sent instead of answering.
+fn answers_http(address: &SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(address, Duration::from_millis(250)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
+}
+
 /// A port that was free a moment ago. Another process may still take it before the child
 /// binds it; `prism` retries when that happens.
 fn free_port() -> u16 {
@@ -210,7 +228,7 @@ pub fn prism() -> Spawned {
             if let Ok(Some(status)) = child.try_wait() {
                 break format!("it exited ({status}) before listening on port {port}");
             }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(250)).is_ok() {
+            if answers_http(&address) {
                 return Spawned {
                     base_url: format!("http://127.0.0.1:{port}"),
                     child,
