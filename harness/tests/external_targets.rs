@@ -10,10 +10,7 @@ use support::{Creds, Run, run_harness};
 
 /// The report a real run wrote validates against the Jenkins junit-10 XSD.
 fn assert_junit_valid(run: &Run) {
-    let xsd = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/junit/junit-10.xsd"
-    );
+    let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/junit-10.xsd");
     let file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "external-{}-{}.xml",
         std::process::id(),

@@ -1,5 +1,5 @@
 //! A JUnit XML report that validates against Jenkins' `junit-10.xsd`
-//! (`shared/junit/junit-10.xsd`), written by hand on quick-xml because quick-junit emits
+//! (`harness/tests/data/junit-10.xsd`), written by hand on quick-xml because quick-junit emits
 //! attributes that schema rejects.
 //!
 //! Everything a target sent is untrusted, so every string goes through [`Sanitizer`] on its way
@@ -571,10 +571,7 @@ mod tests {
     use super::*;
     use crate::model::canned_exchange;
 
-    const XSD: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/junit/junit-10.xsd"
-    );
+    const XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/junit-10.xsd");
     const SECRET: &str = "tok_Sup3r-S3cret_value";
 
     fn run_info() -> RunInfo {

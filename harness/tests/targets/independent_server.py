@@ -2,7 +2,7 @@
 """An independent implementation of Cloudflare's Custom CSR API, for the conformance harness.
 
 It exists to prove that the harness raises no false alarms: it was written from the API facts
-(`../shared/notes/cloudflare-custom-csrs.md`) without looking at the Rust emulator, in another
+(Cloudflare's public API documentation and SDKs) without looking at the Rust emulator, in another
 language, on another HTTP stack. It is deliberately one file with two dependencies: the Python
 standard library and `cryptography` (key generation and PKCS#10 CSR building).
 

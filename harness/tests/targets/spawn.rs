@@ -96,6 +96,16 @@ fn stop_and_collect(child: &mut Child, output: &OutputTail) -> String {
 /// `listening on http://127.0.0.1:PORT/client/v4`; that URL is `base_url`.
 /// An empty `email` or `api_key` starts it without email + key credentials.
 pub fn independent_server(token: &str, email: &str, api_key: &str) -> Spawned {
+    independent_server_with(token, email, api_key, &[])
+}
+
+/// [`independent_server`] with more of its flags, e.g. `["--preload", "5"]`.
+pub fn independent_server_with(
+    token: &str,
+    email: &str,
+    api_key: &str,
+    extra_args: &[&str],
+) -> Spawned {
     let script = manifest_dir().join("tests/targets/independent_server.py");
     assert!(
         script.is_file(),
@@ -112,6 +122,7 @@ pub fn independent_server(token: &str, email: &str, api_key: &str) -> Spawned {
     if !email.is_empty() && !api_key.is_empty() {
         command.args(["--email", email, "--api-key", api_key]);
     }
+    command.args(extra_args);
     let mut child = command.spawn().unwrap_or_else(|e| {
         panic!(
             "could not start python3 {} ({e}); {INSTALL_HINT}",
@@ -197,7 +208,7 @@ pub fn prism() -> Spawned {
         "Prism is not installed at {}; {INSTALL_HINT}",
         prism.display()
     );
-    let spec = repo_root().join("../shared/openapi/custom_csrs.openapi.json");
+    let spec = manifest_dir().join("tests/data/custom_csrs.openapi.json");
     assert!(
         spec.is_file(),
         "the OpenAPI spec Prism serves is missing: {}",
