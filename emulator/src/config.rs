@@ -24,6 +24,9 @@ pub struct Config {
     pub max_csrs_per_scope: usize,
     /// Beyond this many CSRs in all scopes together, create answers 400 (code 1421).
     pub max_csrs_total: usize,
+    /// CSRs each account and zone already holds when a request first reaches it, created
+    /// before start-up; 0 (the default) starts every scope empty.
+    pub preload: usize,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             key_pool_size: 8,
             max_csrs_per_scope: 1_000,
             max_csrs_total: 20_000,
+            preload: 0,
         }
     }
 }
@@ -102,5 +106,6 @@ mod tests {
         assert_eq!(c.email, "user@example.com");
         assert_eq!(c.api_key, "144c9defac04969c7bfad8efaa8ea194");
         assert!(c.rate_limit.is_none() && c.latency.is_none());
+        assert_eq!(c.preload, 0, "scopes start empty unless asked");
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::validate::CreateCustomCsr;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyType {
     #[default]

@@ -8,6 +8,7 @@ mod config;
 mod csr;
 mod error;
 mod key_pool;
+mod preload;
 mod rate_limit;
 mod routes;
 mod server;

@@ -35,6 +35,10 @@ struct Cli {
     /// How many RSA-2048 keys to keep pre-generated (0: generate each on demand)
     #[arg(long, value_name = "N")]
     key_pool: Option<usize>,
+    /// CSRs each account and zone already holds on first sight, created before start-up
+    /// (varied subjects, both key types; name and description in accounts)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    preload: usize,
 }
 
 impl Cli {
@@ -47,6 +51,7 @@ impl Cli {
             rate_limit: self.rate_limit,
             latency: self.latency_ms.map(Duration::from_millis),
             key_pool_size: self.key_pool.unwrap_or(defaults.key_pool_size),
+            preload: self.preload,
             ..defaults
         }
     }
@@ -138,6 +143,8 @@ mod tests {
             "25",
             "--key-pool",
             "0",
+            "--preload",
+            "4",
         ])
         .unwrap();
         assert_eq!(cli.listen.port(), 0);
@@ -146,6 +153,7 @@ mod tests {
         assert_eq!(cfg.rate_limit, Some(RateLimit::CLOUDFLARE));
         assert_eq!(cfg.latency, Some(Duration::from_millis(25)));
         assert_eq!(cfg.key_pool_size, 0);
+        assert_eq!(cfg.preload, 4);
         assert!(Cli::try_parse_from(["csr-emulator", "--rate-limit", "fast"]).is_err());
     }
 }

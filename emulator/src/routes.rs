@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
@@ -12,6 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use http_body_util::BodyExt;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -21,14 +21,18 @@ use crate::config::Config;
 use crate::csr::sign_request;
 use crate::error::{ApiError, Shaped, sanitize_path};
 use crate::key_pool::KeyPool;
+use crate::preload::{Planned, Preloader};
 use crate::rate_limit::RateLimiter;
 use crate::store::{
     CustomCsr, Direction, Limits, ListOrder, Scope, ScopeKind, Store, StoredCsr, format_timestamp,
 };
-use crate::validate::parse_create;
+use crate::validate::{CreateCustomCsr, parse_create};
 
 /// Larger request bodies are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// How much of a too-large body is read (and dropped) before the 413, so that the client has
+/// finished sending when it comes; beyond this the connection is closed mid-body.
+const MAX_DRAINED_BYTES: usize = 16 << 20;
 /// Account and zone ids are at most 32 characters (32 hex digits in practice).
 const MAX_SCOPE_ID_CHARS: usize = 32;
 /// Custom CSR ids are at most 36 characters (a UUID in practice).
@@ -46,6 +50,7 @@ pub(crate) struct Shared {
     store: Store,
     keys: KeyPool,
     limiter: Option<RateLimiter>,
+    preload: Preloader,
 }
 
 /// The whole emulator as a router: both scopes, at the root and under `/client/v4`.
@@ -58,6 +63,7 @@ pub fn app(config: Config) -> Router {
         }),
         keys: KeyPool::new(config.key_pool_size),
         limiter: config.rate_limit.map(RateLimiter::new),
+        preload: Preloader::new(config.preload),
         config,
     }));
     let latency = state.0.config.latency;
@@ -186,16 +192,27 @@ impl FromRequestParts<AppState> for CsrPath {
         if !valid_scope_id(id) {
             return Err(no_route(&parts.uri));
         }
+        let scope = Scope {
+            kind,
+            id: id.clone(),
+        };
+        // Credentials were checked by the route layer, so only a caller who may see the scope
+        // makes its existing CSRs appear.
+        state
+            .0
+            .preload
+            .ensure(&scope, |Planned { request, created }| {
+                let scope = &scope;
+                async move { state.0.store_new(scope, request, created).await.is_ok() }
+            })
+            .await;
         let custom_csr_id = match params.get("custom_csr_id") {
             Some(csr_id) if valid_csr_id(csr_id) => Some(csr_id.clone()),
             Some(_) => return Err(ApiError::InvalidCsrId),
             None => None,
         };
         Ok(CsrPath {
-            scope: Scope {
-                kind,
-                id: id.clone(),
-            },
+            scope,
             custom_csr_id,
         })
     }
@@ -223,17 +240,30 @@ pub(crate) struct CsrBody(Value);
 impl FromRequest<AppState> for CsrBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::BodyTooLarge {
-                    limit: MAX_BODY_BYTES,
-                }
-            } else {
-                ApiError::InvalidJson
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
+        let too_large = ApiError::BodyTooLarge {
+            limit: MAX_BODY_BYTES,
+        };
+        let mut body = req.into_body();
+        let mut kept = Vec::new();
+        let mut received = 0usize;
+        // Past the limit the rest is read and dropped, up to a cap, so that a client still
+        // sending gets to read the 413 instead of a connection reset under its feet.
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| ApiError::InvalidJson)?.into_data() else {
+                continue;
+            };
+            received = received.saturating_add(data.len());
+            if received <= MAX_BODY_BYTES {
+                kept.extend_from_slice(&data);
+            } else if received > MAX_DRAINED_BYTES {
+                return Err(too_large);
             }
-        })?;
-        serde_json::from_slice(&bytes)
+        }
+        if received > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+        serde_json::from_slice(&kept)
             .map(CsrBody)
             .map_err(|_| ApiError::InvalidJson)
     }
@@ -391,44 +421,56 @@ async fn create_csr(
     CsrBody(body): CsrBody,
 ) -> Result<Response, ApiError> {
     let req = parse_create(&body, path.scope.kind)?;
-    let key = state
-        .0
-        .keys
-        .key_for(req.key_type)
-        .await
-        .map_err(|_| ApiError::Internal)?;
-    let pem = sign_request(&req, &key).map_err(|_| ApiError::Internal)?;
-    let now = OffsetDateTime::now_utc();
-    // Served with microseconds, so keep exactly that for sorting too.
-    let created = now
-        .replace_nanosecond(now.microsecond() * 1_000)
-        .unwrap_or(now);
-    let account_tag = match path.scope.kind {
-        ScopeKind::Account => Some(path.scope.id.clone()),
-        ScopeKind::Zone => None,
-    };
-    let csr = CustomCsr {
-        id: uuid::Uuid::new_v4().to_string(),
-        created_at: format_timestamp(created),
-        key_type: req.key_type,
-        csr: pem,
-        common_name: req.common_name,
-        country: req.country,
-        state: req.state,
-        locality: req.locality,
-        organization: req.organization,
-        organizational_unit: req.organizational_unit,
-        sans: req.sans,
-        account_tag,
-        name: req.name,
-        description: req.description,
-        created,
-    };
     let stored = state
         .0
-        .store
-        .insert(&path.scope, StoredCsr::new(csr, key.serialize_der()))?;
+        .store_new(&path.scope, req, OffsetDateTime::now_utc())
+        .await?;
     Ok(success(StatusCode::CREATED, &stored.csr, None))
+}
+
+impl Shared {
+    /// Generates the key and the CSR for a checked create request and stores it as made at
+    /// `created`.
+    async fn store_new(
+        &self,
+        scope: &Scope,
+        req: CreateCustomCsr,
+        created: OffsetDateTime,
+    ) -> Result<Arc<StoredCsr>, ApiError> {
+        let key = self
+            .keys
+            .key_for(req.key_type)
+            .await
+            .map_err(|_| ApiError::Internal)?;
+        let pem = sign_request(&req, &key).map_err(|_| ApiError::Internal)?;
+        // Served with microseconds, so keep exactly that for sorting too.
+        let created = created
+            .replace_nanosecond(created.microsecond() * 1_000)
+            .unwrap_or(created);
+        let account_tag = match scope.kind {
+            ScopeKind::Account => Some(scope.id.clone()),
+            ScopeKind::Zone => None,
+        };
+        let csr = CustomCsr {
+            id: uuid::Uuid::new_v4().to_string(),
+            created_at: format_timestamp(created),
+            key_type: req.key_type,
+            csr: pem,
+            common_name: req.common_name,
+            country: req.country,
+            state: req.state,
+            locality: req.locality,
+            organization: req.organization,
+            organizational_unit: req.organizational_unit,
+            sans: req.sans,
+            account_tag,
+            name: req.name,
+            description: req.description,
+            created,
+        };
+        self.store
+            .insert(scope, StoredCsr::new(csr, key.serialize_der()))
+    }
 }
 
 async fn get_csr(State(state): State<AppState>, path: CsrPath) -> Result<Response, ApiError> {

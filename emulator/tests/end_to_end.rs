@@ -124,3 +124,33 @@ fn start_on_a_taken_port_fails_cleanly() {
     let err = Emulator::start_on(first.local_addr(), config()).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_large_body_is_read_to_the_end_so_the_client_gets_the_413() {
+    // 12 MB is more than loopback socket buffers hold: a server that answered after the first
+    // mebibyte and hung up would leave the client writing into a reset connection, never
+    // seeing the 413. Preloading makes each first request to a scope slower still.
+    let emu = Emulator::start(Config {
+        preload: 2,
+        ..config()
+    })
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let body = format!("{{\"common_name\": \"{}\"}}", "a".repeat(12_000_000));
+    for i in 0..4 {
+        let resp = client
+            .post(format!("{}/zones/big{i}/custom_csrs", emu.base_url()))
+            .bearer_auth(&emu.config().token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(resp.status(), 413, "request {i}");
+        let answer: Value = resp.json().await.unwrap();
+        assert_eq!(answer["success"], false);
+    }
+}

@@ -1078,3 +1078,61 @@ async fn latency_delays_answers_when_switched_on() {
     list(&router(), ZONE).await;
     assert!(t.elapsed() < Duration::from_millis(150));
 }
+
+#[tokio::test]
+async fn preload_fills_each_scope_once_with_older_varied_real_csrs() {
+    let started = ::time::OffsetDateTime::now_utc();
+    let app = app(Config {
+        preload: 4,
+        ..config()
+    });
+    // Refused requests see nothing and fill nothing.
+    let refused = send(&app, Method::GET, ZONE, Auth::None, None).await;
+    assert_error(&refused, StatusCode::BAD_REQUEST, &[9106]);
+
+    let acc = list(&app, ACCOUNT).await;
+    assert_eq!(info(&acc), (1, 50, 4, 4, 1));
+    let items = acc.body["result"].as_array().unwrap().clone();
+    let mut key_types = std::collections::BTreeSet::new();
+    for item in &items {
+        let created = ::time::OffsetDateTime::parse(
+            item["created_at"].as_str().unwrap(),
+            &::time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert!(created < started, "{item}: made before start-up");
+        assert_eq!(item["account_tag"], "account_id");
+        assert!(item["name"].is_string(), "{item}");
+        key_types.insert(item["key_type"].as_str().unwrap().to_owned());
+        // A real CSR that agrees with its fields.
+        let csr = parse_csr(item["csr"].as_str().unwrap());
+        let cn = csr.subject.iter().find(|(k, _, _)| k == "CN").unwrap();
+        assert_eq!(cn.1, item["common_name"].as_str().unwrap());
+        let sans: Vec<String> = serde_json::from_value(item["sans"].clone()).unwrap();
+        assert_eq!(csr.sans, sans);
+        // Each can be read and deleted like any other.
+        let uri = format!("{ACCOUNT}/{}", item["id"].as_str().unwrap());
+        let got = send(&app, Method::GET, &uri, Auth::Token, None).await;
+        assert_eq!(&got.body["result"], item);
+    }
+    assert_eq!(key_types.len(), 2, "both key types");
+    let first = format!("{ACCOUNT}/{}", items[0]["id"].as_str().unwrap());
+    assert_success(
+        &send(&app, Method::DELETE, &first, Auth::Token, None).await,
+        StatusCode::OK,
+    );
+    // Seen once: what was deleted stays deleted, nothing is added again.
+    assert_eq!(info(&list(&app, ACCOUNT).await).3, 3);
+
+    let zone = list(&app, ZONE).await;
+    assert_eq!(info(&zone).3, 4);
+    assert!(
+        zone.body["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i.get("account_tag").is_none() && i.get("name").is_none())
+    );
+    // Off by default.
+    assert_eq!(info(&list(&router(), ZONE).await).3, 0);
+}
