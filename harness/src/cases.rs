@@ -263,11 +263,17 @@ pub struct Case {
 impl Case {
     /// Whether running it changes state on the target (so `--read-only` must skip it).
     pub fn writes(&self) -> bool {
+        self.write_method().is_some()
+    }
+
+    /// The first method the case sends that may change state on the target, if any.
+    pub fn write_method(&self) -> Option<&str> {
         match &self.body {
             CaseBody::Steps(steps) => steps
                 .iter()
-                .any(|s| s.method != "GET" && s.method != "HEAD"),
-            CaseBody::Builtin(Builtin::ListPagination) => true,
+                .map(|s| s.method.as_str())
+                .find(|m| *m != "GET" && *m != "HEAD"),
+            CaseBody::Builtin(Builtin::ListPagination) => Some("POST"),
         }
     }
 

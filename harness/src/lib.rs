@@ -4,6 +4,7 @@ pub mod cases;
 pub mod checks;
 pub mod executor;
 pub mod model;
+pub mod read_only;
 pub mod report;
 pub mod runner;
 pub mod schemas;

@@ -453,3 +453,80 @@ fn zone_objects_carry_account_fields() {
         &[("fixtures::zone::", "rsa_full", "expect.result-matches-body")],
     );
 }
+
+// --read-only: nothing is created, the existing CSRs stand in for the fixtures, and the checks
+// that matter still catch what breaks them.
+
+/// Enough existing CSRs per scope for two pages of the pagination walk (5 a page).
+const READ_ONLY_PRELOAD: usize = 7;
+
+fn run_read_only(fault: Fault) -> Run {
+    let proxy = FaultyProxy::start_preloaded(fault, READ_ONLY_PRELOAD)
+        .expect("start the proxy and its emulator");
+    run_harness(&proxy.base_url(), &proxy.creds(), &["--read-only"])
+}
+
+#[test]
+fn read_only_transparent_proxy_passes() {
+    let run = run_read_only(Fault::None);
+    assert_eq!(run.code, 0, "{}", run.summary());
+    assert!(run.failed_trials.is_empty() && run.errored_trials.is_empty());
+}
+
+#[track_caller]
+fn assert_caught_read_only(fault: Fault, expected: &[(&str, &str, &str)]) {
+    let run = run_read_only(fault);
+    assert_eq!(
+        run.code,
+        1,
+        "{fault:?} must fail a read-only run\n{}",
+        run.summary()
+    );
+    for (prefix, suffix, rule) in expected {
+        run.assert_fired(prefix, suffix, rule);
+    }
+}
+
+#[test]
+fn read_only_subject_differs_from_the_csr() {
+    assert_caught_read_only(
+        Fault::OrganizationChanged,
+        &[(
+            "pem::",
+            "behaviour.get_returns_the_created_object",
+            "pem.subject",
+        )],
+    );
+}
+
+#[test]
+fn read_only_list_repeats_ids_across_pages() {
+    assert_caught_read_only(
+        Fault::DuplicatesAcrossPages,
+        &[("behaviour::", "::list_pagination", "list.each-id-once")],
+    );
+}
+
+#[test]
+fn read_only_get_loses_an_account_field() {
+    assert_caught_read_only(
+        Fault::GetDropsDescription,
+        &[(
+            "behaviour::account::",
+            "account_fields_are_kept",
+            "expect.json",
+        )],
+    );
+}
+
+#[test]
+fn read_only_csr_visible_under_another_scope_id() {
+    assert_caught_read_only(
+        Fault::IgnoreScopeId,
+        &[(
+            "behaviour::",
+            "::not_visible_under_another_id",
+            "expect.status",
+        )],
+    );
+}

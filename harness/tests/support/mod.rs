@@ -62,6 +62,10 @@ pub struct Run {
     pub failed_trials: BTreeSet<String>,
     /// Trials with an `<error>`: they could not be judged.
     pub errored_trials: BTreeSet<String>,
+    /// Trials with `<skipped>`, with the reason given.
+    pub skipped_trials: BTreeMap<String, String>,
+    /// Every trial in the report.
+    pub trials: BTreeSet<String>,
     /// The report's text for each failed or errored trial (findings, exchange, curl line).
     pub details: BTreeMap<String, String>,
     pub stdout: String,
@@ -118,6 +122,20 @@ impl Run {
 /// those: libtest flags, a trial-name filter, `--strict`, `--read-only`... The JUnit report goes
 /// to a fresh directory and is parsed into the returned [`Run`].
 pub fn run_harness(base_url: &str, creds: &Creds, extra_args: &[&str]) -> Run {
+    let given = |flag: &str| extra_args.iter().any(|a| a.split('=').next() == Some(flag));
+    let account = (!given("--account-id")).then_some(ACCOUNT_ID);
+    let zone = (!given("--zone-id")).then_some(ZONE_ID);
+    run_harness_in(base_url, creds, account, zone, extra_args)
+}
+
+/// [`run_harness`] checking exactly the scopes given (`None`: that scope kind is not checked).
+pub fn run_harness_in(
+    base_url: &str,
+    creds: &Creds,
+    account: Option<&str>,
+    zone: Option<&str>,
+    extra_args: &[&str],
+) -> Run {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "harness-run-{}-{}",
@@ -131,12 +149,11 @@ pub fn run_harness(base_url: &str, creds: &Creds, extra_args: &[&str]) -> Run {
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-conformance"));
     cmd.arg("--target").arg(base_url);
-    let given = |flag: &str| extra_args.iter().any(|a| a.split('=').next() == Some(flag));
-    if !given("--account-id") {
-        cmd.args(["--account-id", ACCOUNT_ID]);
+    if let Some(id) = account {
+        cmd.args(["--account-id", id]);
     }
-    if !given("--zone-id") {
-        cmd.args(["--zone-id", ZONE_ID]);
+    if let Some(id) = zone {
+        cmd.args(["--zone-id", id]);
     }
     cmd.arg("--junit").arg(&junit_path).args(extra_args);
     // The developer's or CI's own settings must not leak in: a CLOUDFLARE_BASE_URL or real
@@ -183,6 +200,8 @@ pub fn run_harness(base_url: &str, creds: &Creds, extra_args: &[&str]) -> Run {
         fired,
         failed_trials,
         errored_trials,
+        skipped_trials,
+        trials,
         details,
     } = parse_junit(&junit);
     let run = Run {
@@ -191,6 +210,8 @@ pub fn run_harness(base_url: &str, creds: &Creds, extra_args: &[&str]) -> Run {
         fired,
         failed_trials,
         errored_trials,
+        skipped_trials,
+        trials,
         details,
         stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
@@ -199,12 +220,38 @@ pub fn run_harness(base_url: &str, creds: &Creds, extra_args: &[&str]) -> Run {
     run
 }
 
+/// Panics unless the report a run wrote validates against the Jenkins junit-10 XSD (a copy
+/// in `harness/tests/data/`), checked with `xmllint`.
+pub fn assert_junit_valid(run: &Run) {
+    let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/junit-10.xsd");
+    static REPORTS: AtomicUsize = AtomicUsize::new(0);
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "report-{}-{}.xml",
+        std::process::id(),
+        REPORTS.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&file, &run.junit).unwrap();
+    let out = Command::new("xmllint")
+        .args(["--noout", "--schema", xsd])
+        .arg(&file)
+        .output()
+        .expect("xmllint missing: install libxml2-utils (bash .ci/install)");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// What [`parse_junit`] finds; the fields mean what [`Run`]'s do.
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub fired: BTreeSet<(String, String)>,
     pub failed_trials: BTreeSet<String>,
     pub errored_trials: BTreeSet<String>,
+    pub skipped_trials: BTreeMap<String, String>,
+    pub trials: BTreeSet<String>,
     pub details: BTreeMap<String, String>,
 }
 
@@ -226,6 +273,12 @@ pub fn parse_junit(xml: &str) -> Parsed {
             rest.find("</testcase>").unwrap_or(rest.len())
         };
         let body = &rest[head_end.min(body_end)..body_end];
+        parsed.trials.insert(name.clone());
+        if let Some(at) = body.find("<skipped") {
+            let skipped_head = &body[at..body[at..].find('>').map_or(body.len(), |e| at + e)];
+            let reason = attr(skipped_head, "message").unwrap_or_default();
+            parsed.skipped_trials.insert(name.clone(), reason);
+        }
         if let Some(text) = element_text(body, "failure") {
             for line in text.lines() {
                 if let Some(rule) = line

@@ -110,7 +110,16 @@ pub struct FaultyProxy {
 
 impl FaultyProxy {
     pub fn start(fault: Fault) -> io::Result<FaultyProxy> {
-        let emulator = csr_emulator::Emulator::start(csr_emulator::Config::default())?;
+        FaultyProxy::start_preloaded(fault, 0)
+    }
+
+    /// [`FaultyProxy::start`] in front of an emulator whose scopes already hold `preload`
+    /// CSRs each, for `--read-only` runs.
+    pub fn start_preloaded(fault: Fault, preload: usize) -> io::Result<FaultyProxy> {
+        let emulator = csr_emulator::Emulator::start(csr_emulator::Config {
+            preload,
+            ..csr_emulator::Config::default()
+        })?;
         let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;

@@ -7,7 +7,10 @@ language, on another HTTP stack. It is deliberately one file with two dependenci
 standard library and `cryptography` (key generation and PKCS#10 CSR building).
 
 Usage:
-    python3 independent_server.py --port 0 --token T [--email E --api-key K]
+    python3 independent_server.py --port 0 --token T [--email E --api-key K] [--preload N]
+
+With --preload N, every account and zone holds N CSRs, made before the server started, from the
+first authenticated request that names it.
 
 It prints exactly one line to stdout, `listening on http://127.0.0.1:PORT/client/v4`, and serves
 until killed. It never logs (nobody may be reading its pipes, and logs could carry secrets).
@@ -23,7 +26,7 @@ import re
 import sys
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -48,6 +51,15 @@ COUNTRIES = frozenset(
 )
 
 KEY_TYPES = ("rsa2048", "p256v1")
+# Subjects of the CSRs --preload makes: ASCII, accents, CJK, and characters DN encoders mangle.
+EXISTING_SUBJECTS = (
+    {"country": "NL", "state": "Noord-Holland", "locality": "Amsterdam", "organization": "Bestaand BV"},
+    {"country": "ES", "state": "Comunidad de Madrid", "locality": "Móstoles",
+     "organization": "Compañía Existente, S.A.", "organizational_unit": "Operación \"Norte\""},
+    {"country": "CN", "state": "上海市", "locality": "浦东新区", "organization": "现有公司"},
+    {"country": "SE", "state": "Skåne", "locality": "Malmö", "organization": "Befintlig <AB> + Co",
+     "organizational_unit": "IT; Säkerhet"},
+)
 RESERVED_TLDS = frozenset({"test", "example", "invalid", "localhost"})
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 MAX_SANS = 150
@@ -95,8 +107,12 @@ def envelope_fail(errors: list[dict]) -> dict:
     return {"success": False, "errors": errors, "messages": [], "result": None}
 
 
+def rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return rfc3339(datetime.now(timezone.utc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,10 +261,38 @@ def build_csr(fields: dict) -> str:
 
 
 class Store:
-    def __init__(self):
+    def __init__(self, preload: int = 0):
         self._lock = threading.Lock()
         self._by_scope: dict[tuple[str, str], dict[str, tuple[int, dict]]] = {}
         self._seq = 0
+        self._preload = preload
+        self._preloaded: set = set()
+        self._started = datetime.now(timezone.utc)
+
+    def preload(self, scope) -> None:
+        """Fills a scope seen for the first time with CSRs older than the server."""
+        if not self._preload:
+            return
+        with self._lock:
+            if scope in self._preloaded:
+                return
+            self._preloaded.add(scope)
+        kind, scope_id = scope
+        for i in range(self._preload):
+            subject = EXISTING_SUBJECTS[i % len(EXISTING_SUBJECTS)]
+            host = f"existing{i}.independent-server.org"
+            fields = {**subject, "common_name": host,
+                      "sans": [host] + ([f"www.{host}"] if i % 3 == 0 else []),
+                      "key_type": KEY_TYPES[(i + 1) % 2]}
+            if kind == "accounts" and i % 2 == 0:
+                fields["name"] = f"existing {i}"
+                fields["description"] = "made before start-up"
+            obj = {"id": str(uuid.uuid4()), **fields}
+            obj["csr"] = build_csr(fields)
+            obj["created_at"] = rfc3339(self._started - timedelta(minutes=10 * (self._preload - i)))
+            if kind == "accounts":
+                obj["account_tag"] = scope_id
+            self.insert(scope, obj)
 
     def insert(self, scope, obj: dict) -> None:
         with self._lock:
@@ -424,6 +468,7 @@ class Handler(BaseHTTPRequestHandler):
             )
         self.authenticate()
         scope = (kind, scope_id)
+        self.store.preload(scope)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         if csr_id is None and self.command == "GET":
             return 200, self.list(scope, query)
@@ -517,12 +562,14 @@ def main(argv=None) -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--email")
     parser.add_argument("--api-key")
+    parser.add_argument("--preload", type=int, default=0,
+                        help="CSRs every account and zone already holds (default 0)")
     args = parser.parse_args(argv)
 
     Handler.token = args.token
     Handler.email = args.email
     Handler.api_key = args.api_key
-    Handler.store = Store()
+    Handler.store = Store(args.preload)
 
     server = QuietServer(("127.0.0.1", args.port), Handler)
     port = server.server_address[1]
