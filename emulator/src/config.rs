@@ -27,6 +27,12 @@ pub struct Config {
     /// CSRs each account and zone already holds when a request first reaches it, created
     /// before start-up; 0 (the default) starts every scope empty.
     pub preload: usize,
+    /// The SDK-suite profile: the spec's example CSR exists everywhere and the example values
+    /// the SDKs' generated tests send are accepted. Off by default.
+    pub sdk_suite: bool,
+    /// Where requests for routes other than Custom CSRs are forwarded, unchanged (e.g. a Prism
+    /// serving Cloudflare's whole spec). None: they get the 7003 route error.
+    pub fallback: Option<String>,
 }
 
 impl Default for Config {
@@ -41,6 +47,8 @@ impl Default for Config {
             max_csrs_per_scope: 1_000,
             max_csrs_total: 20_000,
             preload: 0,
+            sdk_suite: false,
+            fallback: None,
         }
     }
 }
@@ -107,5 +115,6 @@ mod tests {
         assert_eq!(c.api_key, "144c9defac04969c7bfad8efaa8ea194");
         assert!(c.rate_limit.is_none() && c.latency.is_none());
         assert_eq!(c.preload, 0, "scopes start empty unless asked");
+        assert!(!c.sdk_suite && c.fallback.is_none());
     }
 }

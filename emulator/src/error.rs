@@ -62,6 +62,8 @@ pub enum ApiError {
     InvalidRequest { reason: String },
     #[error("Please wait and consider throttling your request speed")]
     RateLimited { retry_after_secs: u64, limit: u32 },
+    #[error("The fallback server at {upstream} could not be reached: {reason}")]
+    FallbackUnavailable { upstream: String, reason: String },
     #[error("Internal error")]
     Internal,
 }
@@ -124,6 +126,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::FallbackUnavailable { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -156,6 +159,8 @@ impl ApiError {
             // What the real API sends with its 429s (reported in public bug trackers), even
             // though it is below the 1000 floor the OpenAPI spec sets for error codes.
             ApiError::RateLimited { .. } => 971,
+            // An emulator choice, for the --fallback upstream being down.
+            ApiError::FallbackUnavailable { .. } => 10502,
             ApiError::Internal => 1500,
         }
     }
@@ -214,7 +219,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Response extension set on every error body this crate shaped itself.
+/// Response extension set on every error body this crate shaped itself, and on answers
+/// forwarded from the fallback upstream, which must leave exactly as they came.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shaped;
 

@@ -39,6 +39,18 @@ struct Cli {
     /// (varied subjects, both key types; name and description in accounts)
     #[arg(long, value_name = "N", default_value_t = 0)]
     preload: usize,
+    /// Serve the SDKs' generated test suites as Prism does: the spec's example CSR exists in
+    /// every account and zone and comes back after a delete; SANs under example.com are accepted
+    #[arg(long)]
+    sdk_suite: bool,
+    /// Forward every request that is not a Custom CSR route, unchanged, to this server (e.g. a
+    /// Prism serving Cloudflare's whole spec) and return its answer unchanged
+    #[arg(long, value_name = "URL", value_parser = fallback_url)]
+    fallback: Option<String>,
+}
+
+fn fallback_url(url: &str) -> Result<String, String> {
+    csr_emulator::check_fallback(url).map(|()| url.to_owned())
 }
 
 impl Cli {
@@ -52,6 +64,8 @@ impl Cli {
             latency: self.latency_ms.map(Duration::from_millis),
             key_pool_size: self.key_pool.unwrap_or(defaults.key_pool_size),
             preload: self.preload,
+            sdk_suite: self.sdk_suite,
+            fallback: self.fallback,
             ..defaults
         }
     }
@@ -130,6 +144,7 @@ mod tests {
         let cfg = Cli::try_parse_from(["csr-emulator"]).unwrap().config();
         assert_eq!(cfg.token, csr_emulator::SDK_TEST_TOKEN);
         assert!(cfg.rate_limit.is_none() && cfg.latency.is_none());
+        assert!(!cfg.sdk_suite && cfg.fallback.is_none());
 
         let cli = Cli::try_parse_from([
             "csr-emulator",
@@ -145,6 +160,9 @@ mod tests {
             "0",
             "--preload",
             "4",
+            "--sdk-suite",
+            "--fallback",
+            "http://127.0.0.1:4011",
         ])
         .unwrap();
         assert_eq!(cli.listen.port(), 0);
@@ -154,6 +172,9 @@ mod tests {
         assert_eq!(cfg.latency, Some(Duration::from_millis(25)));
         assert_eq!(cfg.key_pool_size, 0);
         assert_eq!(cfg.preload, 4);
+        assert!(cfg.sdk_suite);
+        assert_eq!(cfg.fallback.as_deref(), Some("http://127.0.0.1:4011"));
+        assert!(Cli::try_parse_from(["csr-emulator", "--fallback", "localhost:4010"]).is_err());
         assert!(Cli::try_parse_from(["csr-emulator", "--rate-limit", "fast"]).is_err());
     }
 }

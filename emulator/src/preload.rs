@@ -164,7 +164,7 @@ mod tests {
                 "description": p.request.description,
             });
             assert_eq!(
-                parse_create(&body, ScopeKind::Account).unwrap(),
+                parse_create(&body, ScopeKind::Account, Default::default()).unwrap(),
                 p.request,
                 "{i}"
             );

@@ -20,9 +20,11 @@ use crate::auth::authenticate;
 use crate::config::Config;
 use crate::csr::sign_request;
 use crate::error::{ApiError, Shaped, sanitize_path};
+use crate::fallback::Fallback;
 use crate::key_pool::KeyPool;
 use crate::preload::{Planned, Preloader};
 use crate::rate_limit::RateLimiter;
+use crate::sdk_suite::{EXAMPLE_ID, SdkSuite, example_created, example_request};
 use crate::store::{
     CustomCsr, Direction, Limits, ListOrder, Scope, ScopeKind, Store, StoredCsr, format_timestamp,
 };
@@ -51,6 +53,14 @@ pub(crate) struct Shared {
     keys: KeyPool,
     limiter: Option<RateLimiter>,
     preload: Preloader,
+    sdk: SdkSuite,
+    /// The upstream for other routes, or why the configured one cannot be used.
+    fallback: Option<Result<Fallback, String>>,
+}
+
+/// Whether `url` can serve as `Config::fallback`; the reason if not.
+pub fn check_fallback(url: &str) -> Result<(), String> {
+    Fallback::new(url).map(|_| ())
 }
 
 /// The whole emulator as a router: both scopes, at the root and under `/client/v4`.
@@ -64,6 +74,8 @@ pub fn app(config: Config) -> Router {
         keys: KeyPool::new(config.key_pool_size),
         limiter: config.rate_limit.map(RateLimiter::new),
         preload: Preloader::new(config.preload),
+        sdk: SdkSuite::new(config.sdk_suite),
+        fallback: config.fallback.as_deref().map(Fallback::new),
         config,
     }));
     let latency = state.0.config.latency;
@@ -134,9 +146,20 @@ fn route_path(path: &str) -> String {
     sanitize_path(if path.is_empty() { "/" } else { path })
 }
 
-async fn no_route(uri: Uri) -> ApiError {
-    ApiError::NoRoute {
-        path: route_path(uri.path()),
+/// Routes the emulator does not serve: forwarded to the fallback when there is one, otherwise
+/// Cloudflare's route error.
+async fn no_route(State(state): State<AppState>, req: Request) -> Response {
+    match &state.0.fallback {
+        Some(Ok(fallback)) => fallback.forward(req).await,
+        Some(Err(reason)) => ApiError::FallbackUnavailable {
+            upstream: "--fallback".into(),
+            reason: reason.clone(),
+        }
+        .into_response(),
+        None => ApiError::NoRoute {
+            path: route_path(req.uri().path()),
+        }
+        .into_response(),
     }
 }
 
@@ -206,6 +229,9 @@ impl FromRequestParts<AppState> for CsrPath {
                 async move { state.0.store_new(scope, request, created).await.is_ok() }
             })
             .await;
+        if state.0.sdk.is_on() {
+            state.0.ensure_example(&scope).await;
+        }
         let custom_csr_id = match params.get("custom_csr_id") {
             Some(csr_id) if valid_csr_id(csr_id) => Some(csr_id.clone()),
             Some(_) => return Err(ApiError::InvalidCsrId),
@@ -420,7 +446,7 @@ async fn create_csr(
     path: CsrPath,
     CsrBody(body): CsrBody,
 ) -> Result<Response, ApiError> {
-    let req = parse_create(&body, path.scope.kind)?;
+    let req = parse_create(&body, path.scope.kind, state.0.sdk.rules())?;
     let stored = state
         .0
         .store_new(&path.scope, req, OffsetDateTime::now_utc())
@@ -443,33 +469,73 @@ impl Shared {
             .await
             .map_err(|_| ApiError::Internal)?;
         let pem = sign_request(&req, &key).map_err(|_| ApiError::Internal)?;
-        // Served with microseconds, so keep exactly that for sorting too.
-        let created = created
-            .replace_nanosecond(created.microsecond() * 1_000)
-            .unwrap_or(created);
-        let account_tag = match scope.kind {
-            ScopeKind::Account => Some(scope.id.clone()),
-            ScopeKind::Zone => None,
-        };
-        let csr = CustomCsr {
-            id: uuid::Uuid::new_v4().to_string(),
-            created_at: format_timestamp(created),
-            key_type: req.key_type,
-            csr: pem,
-            common_name: req.common_name,
-            country: req.country,
-            state: req.state,
-            locality: req.locality,
-            organization: req.organization,
-            organizational_unit: req.organizational_unit,
-            sans: req.sans,
-            account_tag,
-            name: req.name,
-            description: req.description,
-            created,
-        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let csr = custom_csr(scope, req, id, pem, created);
         self.store
             .insert(scope, StoredCsr::new(csr, key.serialize_der()))
+    }
+
+    /// Puts the spec's example CSR (SDK-suite profile) back into `scope` if it is not there.
+    async fn ensure_example(&self, scope: &Scope) {
+        if self.store.get(scope, EXAMPLE_ID).is_some() {
+            return;
+        }
+        let req = example_request(scope.kind);
+        let signed = self
+            .sdk
+            .signed(|| async {
+                let key = self.keys.key_for(req.key_type).await.ok()?;
+                let pem = sign_request(&req, &key).ok()?;
+                Some((pem, key.serialize_der()))
+            })
+            .await;
+        let Some((pem, key_der)) = signed else { return };
+        let csr = custom_csr(
+            scope,
+            req,
+            EXAMPLE_ID.to_owned(),
+            pem.clone(),
+            example_created(),
+        );
+        // A full store simply goes without the example; the request then answers as usual.
+        let _ = self
+            .store
+            .insert_if_absent(scope, StoredCsr::new(csr, key_der.clone()));
+    }
+}
+
+/// The object a scope serves for a CSR made from `req`.
+fn custom_csr(
+    scope: &Scope,
+    req: CreateCustomCsr,
+    id: String,
+    pem: String,
+    created: OffsetDateTime,
+) -> CustomCsr {
+    // Served with microseconds, so keep exactly that for sorting too.
+    let created = created
+        .replace_nanosecond(created.microsecond() * 1_000)
+        .unwrap_or(created);
+    let account_tag = match scope.kind {
+        ScopeKind::Account => Some(scope.id.clone()),
+        ScopeKind::Zone => None,
+    };
+    CustomCsr {
+        id,
+        created_at: format_timestamp(created),
+        key_type: req.key_type,
+        csr: pem,
+        common_name: req.common_name,
+        country: req.country,
+        state: req.state,
+        locality: req.locality,
+        organization: req.organization,
+        organizational_unit: req.organizational_unit,
+        sans: req.sans,
+        account_tag,
+        name: req.name,
+        description: req.description,
+        created,
     }
 }
 

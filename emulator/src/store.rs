@@ -148,7 +148,36 @@ impl Store {
     }
 
     pub fn insert(&self, scope: &Scope, stored: StoredCsr) -> Result<Arc<StoredCsr>, ApiError> {
+        self.insert_unless(scope, stored, false)
+    }
+
+    /// Inserts `stored` unless its id is already in `scope` (then returns what is there).
+    pub fn insert_if_absent(
+        &self,
+        scope: &Scope,
+        stored: StoredCsr,
+    ) -> Result<Arc<StoredCsr>, ApiError> {
+        self.insert_unless(scope, stored, true)
+    }
+
+    fn insert_unless(
+        &self,
+        scope: &Scope,
+        stored: StoredCsr,
+        keep_existing: bool,
+    ) -> Result<Arc<StoredCsr>, ApiError> {
         let mut inner = self.lock();
+        if let Some(existing) = inner
+            .scopes
+            .get(scope)
+            .and_then(|csrs| csrs.get(&stored.csr.id))
+        {
+            if keep_existing {
+                return Ok(Arc::clone(existing));
+            }
+            // Ids are fresh UUIDs; replacing one would corrupt the counts below.
+            return Err(ApiError::Internal);
+        }
         if inner.total >= self.limits.total || inner.bytes + stored.bytes > self.limits.total_bytes
         {
             return Err(ApiError::LimitReached {

@@ -27,9 +27,20 @@ pub struct CreateCustomCsr {
     pub description: Option<String>,
 }
 
+/// Which of the real API's rules apply; the default is all of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// Accept SANs under example.com, example.net and example.org (the SDK-suite profile).
+    pub allow_example_domains: bool,
+}
+
 /// Checks in Cloudflare's order: required fields (country, state, locality, organization,
 /// common name), common-name length, SANs, key type; the first failure wins.
-pub fn parse_create(body: &Value, scope: ScopeKind) -> Result<CreateCustomCsr, ApiError> {
+pub fn parse_create(
+    body: &Value,
+    scope: ScopeKind,
+    rules: Rules,
+) -> Result<CreateCustomCsr, ApiError> {
     let obj = body.as_object().ok_or(ApiError::InvalidJson)?;
     let country = required(obj, "country", RequiredField::Country)?;
     let state = required(obj, "state", RequiredField::State)?;
@@ -41,7 +52,7 @@ pub fn parse_create(body: &Value, scope: ScopeKind) -> Result<CreateCustomCsr, A
             max: MAX_COMMON_NAME_CHARS,
         });
     }
-    let sans = sans(obj.get("sans"))?;
+    let sans = sans(obj.get("sans"), rules)?;
     let key_type = match obj.get("key_type") {
         None | Some(Value::Null) => KeyType::default(),
         Some(Value::String(s)) => s.parse().map_err(|_| ApiError::InvalidKeyType)?,
@@ -83,7 +94,7 @@ fn optional(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiEr
     }
 }
 
-fn sans(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
+fn sans(value: Option<&Value>, rules: Rules) -> Result<Vec<String>, ApiError> {
     let items = match value {
         None | Some(Value::Null) => return Err(ApiError::NoSan),
         Some(Value::Array(items)) => items,
@@ -104,7 +115,7 @@ fn sans(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
     items
         .iter()
         .map(|item| match item {
-            Value::String(s) => check_san(s).map(|()| s.clone()),
+            Value::String(s) => check_san(s, rules).map(|()| s.clone()),
             _ => Err(ApiError::InvalidSan {
                 reason: "Each SAN must be a string.".into(),
             }),
@@ -116,7 +127,7 @@ const RESERVED_TLDS: [&str; 4] = ["test", "example", "invalid", "localhost"];
 const EXAMPLE_DOMAINS: [&str; 3] = ["example.com", "example.net", "example.org"];
 
 /// One SAN: a DNS name (optionally `*.`-prefixed) that a public CA could ever issue for.
-pub fn check_san(san: &str) -> Result<(), ApiError> {
+pub fn check_san(san: &str, rules: Rules) -> Result<(), ApiError> {
     let invalid = |reason: &str| ApiError::InvalidSan {
         reason: reason.to_owned(),
     };
@@ -156,7 +167,7 @@ pub fn check_san(san: &str) -> Result<(), ApiError> {
     let under_example = EXAMPLE_DOMAINS
         .iter()
         .any(|d| lower == *d || lower.ends_with(&format!(".{d}")));
-    if under_example {
+    if under_example && !rules.allow_example_domains {
         return Err(ApiError::ExampleDomainSan);
     }
     Ok(())
@@ -168,7 +179,7 @@ mod tests {
     use serde_json::json;
 
     fn code(san: &str) -> Option<u32> {
-        check_san(san).err().map(|e| e.code())
+        check_san(san, Rules::default()).err().map(|e| e.code())
     }
 
     #[test]
@@ -195,6 +206,19 @@ mod tests {
         assert_eq!(code("example.com"), Some(1416));
         assert_eq!(code("www.Example.ORG"), Some(1416));
         assert_eq!(code("notexample.com"), None);
+        let relaxed = Rules {
+            allow_example_domains: true,
+        };
+        assert!(check_san("www.example.com", relaxed).is_ok());
+        // Only that rule is relaxed.
+        assert_eq!(
+            check_san("a.example", relaxed).map_err(|e| e.code()),
+            Err(1414)
+        );
+        assert_eq!(
+            check_san("192.0.2.1", relaxed).map_err(|e| e.code()),
+            Err(1412)
+        );
     }
 
     fn body() -> Value {
@@ -205,7 +229,9 @@ mod tests {
     fn err(mut patch: impl FnMut(&mut Map<String, Value>)) -> u32 {
         let mut b = body();
         patch(b.as_object_mut().unwrap());
-        parse_create(&b, ScopeKind::Account).unwrap_err().code()
+        parse_create(&b, ScopeKind::Account, Rules::default())
+            .unwrap_err()
+            .code()
     }
 
     #[test]
@@ -248,7 +274,7 @@ mod tests {
             1417
         );
         assert_eq!(
-            parse_create(&json!([1]), ScopeKind::Zone)
+            parse_create(&json!([1]), ScopeKind::Zone, Rules::default())
                 .unwrap_err()
                 .code(),
             1400
@@ -259,7 +285,7 @@ mod tests {
     fn common_name_length_counts_characters() {
         let mut b = body();
         b["common_name"] = json!("é".repeat(64));
-        assert!(parse_create(&b, ScopeKind::Zone).is_ok());
+        assert!(parse_create(&b, ScopeKind::Zone, Rules::default()).is_ok());
     }
 
     #[test]
@@ -267,9 +293,9 @@ mod tests {
         let mut b = body();
         b["name"] = json!("n");
         b["description"] = json!("d");
-        let z = parse_create(&b, ScopeKind::Zone).unwrap();
+        let z = parse_create(&b, ScopeKind::Zone, Rules::default()).unwrap();
         assert_eq!((z.name, z.description), (None, None));
-        let a = parse_create(&b, ScopeKind::Account).unwrap();
+        let a = parse_create(&b, ScopeKind::Account, Rules::default()).unwrap();
         assert_eq!(a.name.as_deref(), Some("n"));
         assert_eq!(a.key_type, KeyType::Rsa2048);
     }

@@ -1136,3 +1136,123 @@ async fn preload_fills_each_scope_once_with_older_varied_real_csrs() {
     // Off by default.
     assert_eq!(info(&list(&router(), ZONE).await).3, 0);
 }
+
+/// What the SDKs' generated tests send to create: the spec's example.
+fn spec_example_body(all_params: bool) -> Value {
+    let mut body = json!({
+        "common_name": "example.com", "country": "US", "locality": "San Francisco",
+        "organization": "Cloudflare, Inc.", "sans": ["example.com", "www.example.com"],
+        "state": "California",
+    });
+    if all_params {
+        body["description"] = json!("CSR for example.com wildcard");
+        body["key_type"] = json!("rsa2048");
+        body["name"] = json!("My Custom CSR");
+        body["organizational_unit"] = json!("Engineering");
+    }
+    body
+}
+
+#[tokio::test]
+async fn sdk_suite_profile_serves_the_spec_example_and_accepts_its_values() {
+    let app = app(Config {
+        sdk_suite: true,
+        ..config()
+    });
+    let example = csr_emulator::SDK_SUITE_EXAMPLE_ID;
+    for (base, account) in [(ACCOUNT, true), (ZONE, false)] {
+        let uri = format!("{base}/{example}");
+        // There on first sight, with a real CSR that agrees with its fields.
+        let got = send(&app, Method::GET, &uri, Auth::EmailKey, None).await;
+        assert_success(&got, StatusCode::OK);
+        let obj = &got.body["result"];
+        assert_eq!(obj["id"], example);
+        assert_eq!(obj["common_name"], "example.com");
+        assert_eq!(obj["sans"], json!(["example.com", "www.example.com"]));
+        assert_eq!(obj["created_at"], "2024-01-15T10:30:00.000000Z");
+        assert_eq!(obj["name"].is_string(), account, "{obj}");
+        let csr = parse_csr(obj["csr"].as_str().unwrap());
+        assert_eq!(csr.sans, ["example.com", "www.example.com"]);
+        assert!(
+            csr.subject
+                .iter()
+                .any(|(k, v, _)| k == "O" && v == "Cloudflare, Inc.")
+        );
+        assert_eq!(csr.rsa_bits, 2048);
+        // Deleting it answers as a delete does; the next request finds it again.
+        let deleted = send(&app, Method::DELETE, &uri, Auth::EmailKey, None).await;
+        assert_success(&deleted, StatusCode::OK);
+        assert_eq!(deleted.body["result"], json!({ "id": example }));
+        let again = send(&app, Method::GET, &uri, Auth::EmailKey, None).await;
+        assert_success(&again, StatusCode::OK);
+        assert_eq!(&again.body["result"], obj);
+        // It is listed, once.
+        let listed = list(&app, base).await;
+        let ids: Vec<&Value> = listed.body["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| &o["id"])
+            .collect();
+        assert_eq!(ids, [&json!(example)]);
+        // The example bodies are accepted, and make real CSRs of their own.
+        for all in [false, true] {
+            let created = send(
+                &app,
+                Method::POST,
+                base,
+                Auth::EmailKey,
+                Some(spec_example_body(all)),
+            )
+            .await;
+            assert_success(&created, StatusCode::CREATED);
+            assert_ne!(created.body["result"]["id"], example);
+        }
+    }
+    // Everything else stays faithful: auth, unknown ids, other invalid SANs.
+    let uri = format!("{ACCOUNT}/{example}");
+    assert_error(
+        &send(&app, Method::GET, &uri, Auth::None, None).await,
+        StatusCode::BAD_REQUEST,
+        &[9106],
+    );
+    let unknown = format!("{ACCOUNT}/0b163417-1d2b-4c84-a38a-2fb7a0cd7752");
+    assert_error(
+        &send(&app, Method::GET, &unknown, Auth::Token, None).await,
+        StatusCode::NOT_FOUND,
+        &[1419],
+    );
+    let mut reserved = spec_example_body(false);
+    reserved["sans"] = json!(["host.test"]);
+    assert_error(
+        &send(&app, Method::POST, ACCOUNT, Auth::Token, Some(reserved)).await,
+        StatusCode::BAD_REQUEST,
+        &[1414],
+    );
+}
+
+#[tokio::test]
+async fn without_the_profile_the_sdk_suite_calls_get_the_faithful_errors() {
+    let app = router();
+    let uri = format!("{ACCOUNT}/{}", csr_emulator::SDK_SUITE_EXAMPLE_ID);
+    for method in [Method::GET, Method::DELETE] {
+        assert_error(
+            &send(&app, method, &uri, Auth::EmailKey, None).await,
+            StatusCode::NOT_FOUND,
+            &[1419],
+        );
+    }
+    assert_error(
+        &send(
+            &app,
+            Method::POST,
+            ACCOUNT,
+            Auth::EmailKey,
+            Some(spec_example_body(true)),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        &[1416],
+    );
+    assert_eq!(info(&list(&app, ACCOUNT).await).3, 0);
+}

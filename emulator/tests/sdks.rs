@@ -1,6 +1,8 @@
 //! Cloudflare's official SDKs drive the real `csr-emulator` binary, as their users use them:
-//! the Python SDK (`sdk_roundtrip.py`) and the TypeScript SDK (`sdk_roundtrip.cjs`). Both need
-//! `bash .ci/install`.
+//! round trips with the Python SDK (`sdk_roundtrip.py`) and the TypeScript SDK
+//! (`sdk_roundtrip.cjs`), and the call patterns of both SDKs' generated Custom CSR tests
+//! (`sdk_suite_calls.*`), which pass with `--sdk-suite` and get the real API's errors without it.
+//! All need `bash .ci/install`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,10 +21,12 @@ impl Drop for Running {
     }
 }
 
-/// Starts `csr-emulator` on a free port and returns once it has printed its base URL.
-fn start_emulator() -> Running {
+/// Starts `csr-emulator` on a free port with `flags` and returns once it has printed its base
+/// URL.
+fn start_emulator(flags: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_csr-emulator"))
         .args(["--listen", "127.0.0.1:0", "--key-pool", "2"])
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -51,12 +55,19 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs an SDK script against a fresh emulator, with none of a developer's CLOUDFLARE_*
-/// settings (the SDKs read them as defaults, which would send real credentials or go
-/// elsewhere), and asserts it passed every scope with both credential kinds.
-fn run_round_trip(mut command: Command) {
-    let emulator = start_emulator();
-    command.arg(&emulator.base_url);
+/// Runs an SDK script (`command`, whose first argument will be the base URL, then
+/// `script_args`) against a fresh emulator started with `flags`, with none of a developer's
+/// CLOUDFLARE_* settings (the SDKs read them as defaults, which would send real credentials or
+/// go elsewhere). Asserts it printed `passed` and `oks` lines starting `ok: `.
+fn run_script(
+    mut command: Command,
+    flags: &[&str],
+    script_args: &[&str],
+    passed: &str,
+    oks: usize,
+) {
+    let emulator = start_emulator(flags);
+    command.arg(&emulator.base_url).args(script_args);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("CLOUDFLARE_") {
             command.env_remove(&key);
@@ -73,15 +84,13 @@ fn run_round_trip(mut command: Command) {
     );
     assert!(
         status.success(),
-        "SDK round trip failed ({status}):\n{stdout}\n{stderr}"
+        "SDK script failed ({status}):\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("sdk round trip passed"), "{stdout}");
-    // Two credential kinds times two scopes.
-    assert_eq!(stdout.matches("ok: ").count(), 4, "{stdout}");
+    assert!(stdout.contains(passed), "{stdout}");
+    assert_eq!(stdout.matches("ok: ").count(), oks, "{stdout}");
 }
 
-#[test]
-fn python_sdk_round_trip_against_the_binary() {
+fn python(script: &str) -> Command {
     let probe = Command::new("python3")
         .args([
             "-c",
@@ -97,15 +106,15 @@ fn python_sdk_round_trip_against_the_binary() {
         Err(e) => panic!("python3 is not available (run `bash .ci/install`): {e}"),
     }
     let mut command = Command::new("python3");
-    command.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/sdk_roundtrip.py"
-    ));
-    run_round_trip(command);
+    command.arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(script),
+    );
+    command
 }
 
-#[test]
-fn typescript_sdk_round_trip_against_the_binary() {
+fn node(script: &str) -> Command {
     let modules = repo_root().join(".ci/node/node_modules");
     let package = modules.join("cloudflare/package.json");
     let manifest = std::fs::read_to_string(&package).unwrap_or_else(|e| {
@@ -121,10 +130,69 @@ fn typescript_sdk_round_trip_against_the_binary() {
     );
     let mut command = Command::new("node");
     command
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/sdk_roundtrip.cjs"
-        ))
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(script),
+        )
         .env("NODE_PATH", &modules);
-    run_round_trip(command);
+    command
+}
+
+/// Round trips: two credential kinds times two scopes.
+const ROUND_TRIP_OKS: usize = 4;
+
+#[test]
+fn python_sdk_round_trip_against_the_binary() {
+    let passed = "sdk round trip passed";
+    run_script(python("sdk_roundtrip.py"), &[], &[], passed, ROUND_TRIP_OKS);
+}
+
+#[test]
+fn typescript_sdk_round_trip_against_the_binary() {
+    let passed = "sdk round trip passed";
+    run_script(node("sdk_roundtrip.cjs"), &[], &[], passed, ROUND_TRIP_OKS);
+}
+
+#[test]
+fn python_sdk_generated_test_calls_pass_with_the_sdk_suite_profile() {
+    // Loose and strict clients.
+    let passed = "sdk suite calls passed";
+    run_script(
+        python("sdk_suite_calls.py"),
+        &["--sdk-suite"],
+        &[],
+        passed,
+        2,
+    );
+}
+
+#[test]
+fn python_sdk_generated_test_calls_get_faithful_errors_without_the_profile() {
+    let passed = "sdk suite calls passed";
+    run_script(
+        python("sdk_suite_calls.py"),
+        &[],
+        &["--faithful"],
+        passed,
+        2,
+    );
+}
+
+#[test]
+fn typescript_sdk_generated_test_calls_pass_with_the_sdk_suite_profile() {
+    let passed = "sdk suite calls passed";
+    run_script(
+        node("sdk_suite_calls.cjs"),
+        &["--sdk-suite"],
+        &[],
+        passed,
+        1,
+    );
+}
+
+#[test]
+fn typescript_sdk_generated_test_calls_get_faithful_errors_without_the_profile() {
+    let passed = "sdk suite calls passed";
+    run_script(node("sdk_suite_calls.cjs"), &[], &["--faithful"], passed, 1);
 }

@@ -72,3 +72,92 @@ fn prism_is_caught_on_what_it_gets_wrong_and_nothing_else() {
     // Failures, errors and skips together still make a valid report.
     assert_junit_valid(&run);
 }
+
+/// One HTTP/1.1 GET over a fresh connection: (status line, content type, body).
+fn http_get(base_url: &str, path: &str) -> (String, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let authority = base_url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .expect("an http:// base URL");
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nX-Auth-Email: user@example.com\r\n\
+         X-Auth-Key: 144c9defac04969c7bfad8efaa8ea194\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the answer");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.lines().next().unwrap_or_default().to_string();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        })
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, content_type, body)
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&raw[end + 2..end + 2 + size]);
+        raw = &raw[end + 2 + size + 2..];
+    }
+    out
+}
+
+#[test]
+fn the_emulator_forwards_other_routes_to_prism_unchanged() {
+    let prism = spawn::prism();
+    let emulator = csr_emulator::Emulator::start(csr_emulator::Config {
+        fallback: Some(prism.base_url.clone()),
+        sdk_suite: true,
+        ..csr_emulator::Config::default()
+    })
+    .expect("start the emulator");
+    // Not a Custom CSR route: Prism's own answer (it serves only the Custom CSR spec here, so
+    // a problem document), as Prism gives it directly.
+    let path = "/zones/023e105f4ecef8ad9ca31a8372d0c353/dns_records?per_page=5";
+    let direct = http_get(&prism.base_url, path);
+    let forwarded = http_get(&emulator.root_url(), path);
+    assert_eq!(forwarded, direct);
+    assert!(direct.1.contains("problem+json"), "{direct:?}");
+    // A Custom CSR route is served by the emulator, not Prism: the example with a real PEM.
+    let (status, content_type, body) = http_get(
+        &emulator.root_url(),
+        "/accounts/account_id/custom_csrs/7b163417-1d2b-4c84-a38a-2fb7a0cd7752",
+    );
+    assert!(status.contains(" 200 "), "{status}");
+    assert_eq!(content_type, "application/json");
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let pem = body["result"]["csr"].as_str().unwrap();
+    assert!(
+        pem.trim_end()
+            .ends_with("-----END CERTIFICATE REQUEST-----"),
+        "{pem}"
+    );
+}
