@@ -69,6 +69,20 @@ fn stand_in() -> (String, mpsc::Receiver<Received>) {
     (url, rx)
 }
 
+/// An emulator whose fallback is a port nothing listens on, and that port's URL.
+fn falling_back_to_a_closed_port() -> (Emulator, String) {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let emu = Emulator::start(Config {
+        fallback: Some(url.clone()),
+        key_pool_size: 0,
+        ..Config::default()
+    })
+    .unwrap();
+    (emu, url)
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -134,15 +148,7 @@ async fn other_routes_are_forwarded_and_answered_byte_for_byte() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_csr_routes_are_never_forwarded() {
     // Nothing listens there: a forwarded request would come back as a 502.
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let emu = Emulator::start(Config {
-        fallback: Some(url),
-        key_pool_size: 0,
-        ..Config::default()
-    })
-    .unwrap();
+    let (emu, _) = falling_back_to_a_closed_port();
     let answer = client()
         .get(format!("{}/zones/z1/custom_csrs", emu.root_url()))
         .bearer_auth(&emu.config().token)
@@ -150,7 +156,7 @@ async fn custom_csr_routes_are_never_forwarded() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
-    // Wrong method and bad ids on Custom CSR routes stay the emulator's own answers too.
+    // A wrong method on a Custom CSR route stays the emulator's own answer too.
     let answer = client()
         .put(format!("{}/zones/z1/custom_csrs", emu.root_url()))
         .send()
@@ -161,15 +167,7 @@ async fn custom_csr_routes_are_never_forwarded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fallback_that_is_down_is_a_quick_502_envelope() {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let emu = Emulator::start(Config {
-        fallback: Some(url.clone()),
-        key_pool_size: 0,
-        ..Config::default()
-    })
-    .unwrap();
+    let (emu, url) = falling_back_to_a_closed_port();
     let started = Instant::now();
     let answer = client()
         .get(format!("{}/zones/z1/dns_records", emu.base_url()))

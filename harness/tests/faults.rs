@@ -9,7 +9,13 @@ use support::proxy::{Fault, FaultyProxy};
 use support::{Run, run_harness};
 
 fn run_against(fault: Fault, args: &[&str]) -> Run {
-    let proxy = FaultyProxy::start(fault).expect("start the proxy and its emulator");
+    run_against_preloaded(fault, 0, args)
+}
+
+/// [`run_against`] with `preload` CSRs already in each scope of the emulator behind the proxy.
+fn run_against_preloaded(fault: Fault, preload: usize, args: &[&str]) -> Run {
+    let proxy =
+        FaultyProxy::start_preloaded(fault, preload).expect("start the proxy and its emulator");
     run_harness(&proxy.base_url(), &proxy.creds(), args)
 }
 
@@ -28,7 +34,12 @@ fn assert_caught_with(fault: Fault, args: &[&str], expected: &[(&str, &str, &str
         .chain(args)
         .copied()
         .collect();
-    let run = run_against(fault, &args);
+    assert_run_caught(&run_against(fault, &args), fault, expected);
+}
+
+/// The run failed (exit 1) and each (trial-name prefix, suffix, rule) fired.
+#[track_caller]
+fn assert_run_caught(run: &Run, fault: Fault, expected: &[(&str, &str, &str)]) {
     // What else a fault set off is worth a look when changing the checks or the cases.
     if std::env::var_os("FAULTS_VERBOSE").is_some() {
         eprintln!("{fault:?}:\n{}", run.summary());
@@ -432,16 +443,16 @@ fn page_past_the_end_not_found() {
     );
 }
 
+/// Where a get that drops `description` is caught, with or without `--read-only`.
+const ACCOUNT_FIELD_LOST: &[(&str, &str, &str)] = &[(
+    "behaviour::account::",
+    "account_fields_are_kept",
+    "expect.json",
+)];
+
 #[test]
 fn get_loses_an_account_field() {
-    assert_caught(
-        Fault::GetDropsDescription,
-        &[(
-            "behaviour::account::",
-            "account_fields_are_kept",
-            "expect.json",
-        )],
-    );
+    assert_caught(Fault::GetDropsDescription, ACCOUNT_FIELD_LOST);
 }
 
 #[test]
@@ -461,9 +472,7 @@ fn zone_objects_carry_account_fields() {
 const READ_ONLY_PRELOAD: usize = 7;
 
 fn run_read_only(fault: Fault) -> Run {
-    let proxy = FaultyProxy::start_preloaded(fault, READ_ONLY_PRELOAD)
-        .expect("start the proxy and its emulator");
-    run_harness(&proxy.base_url(), &proxy.creds(), &["--read-only"])
+    run_against_preloaded(fault, READ_ONLY_PRELOAD, &["--read-only"])
 }
 
 #[test]
@@ -475,16 +484,7 @@ fn read_only_transparent_proxy_passes() {
 
 #[track_caller]
 fn assert_caught_read_only(fault: Fault, expected: &[(&str, &str, &str)]) {
-    let run = run_read_only(fault);
-    assert_eq!(
-        run.code,
-        1,
-        "{fault:?} must fail a read-only run\n{}",
-        run.summary()
-    );
-    for (prefix, suffix, rule) in expected {
-        run.assert_fired(prefix, suffix, rule);
-    }
+    assert_run_caught(&run_read_only(fault), fault, expected);
 }
 
 #[test]
@@ -509,14 +509,7 @@ fn read_only_list_repeats_ids_across_pages() {
 
 #[test]
 fn read_only_get_loses_an_account_field() {
-    assert_caught_read_only(
-        Fault::GetDropsDescription,
-        &[(
-            "behaviour::account::",
-            "account_fields_are_kept",
-            "expect.json",
-        )],
-    );
+    assert_caught_read_only(Fault::GetDropsDescription, ACCOUNT_FIELD_LOST);
 }
 
 #[test]
