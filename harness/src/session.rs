@@ -633,7 +633,10 @@ impl Session {
     fn list_pagination(&self, live: &Live, scope_idx: usize, run: &mut CaseRun) {
         let created = if self.settings.read_only { 0 } else { 6 };
         const PER_PAGE: usize = 5;
+        // Pages walked without an empty one before the list counts as endless: 200, or as many
+        // as the server says it has (plus the empty one), up to a hard cap.
         const MAX_PAGES: usize = 200;
+        const HARD_MAX_PAGES: usize = 2_500;
         let scope = self.settings.scopes[scope_idx].clone();
         let headers = match auth_headers(AuthMode::Configured, live.executor.credentials()) {
             Ok(h) => h,
@@ -687,7 +690,10 @@ impl Session {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut max_total_pages = 0u64;
         let mut ended = false;
-        for page in 1..=MAX_PAGES {
+        let mut limit = MAX_PAGES;
+        let mut page = 0;
+        while page < limit {
+            page += 1;
             let request = Request {
                 method: "GET".into(),
                 path: format!("{}/custom_csrs", scope.prefix()),
@@ -729,6 +735,10 @@ impl Session {
                 .and_then(Value::as_u64)
             {
                 max_total_pages = max_total_pages.max(tp);
+                let announced = usize::try_from(max_total_pages).unwrap_or(usize::MAX);
+                limit = MAX_PAGES
+                    .max(announced.saturating_add(2))
+                    .min(HARD_MAX_PAGES);
             }
             if page as u64 > max_total_pages + 1 && page > 2 {
                 run.findings.push(Finding::new(
@@ -748,7 +758,7 @@ impl Session {
             run.findings.push(Finding::new(
                 "list.ends",
                 "/result",
-                format!("an empty page within {MAX_PAGES} pages"),
+                format!("an empty page within {limit} pages"),
                 "no empty page",
                 "the list never ends",
             ));
