@@ -344,7 +344,7 @@ fn validate_case(
         for v in step.expect.json.values() {
             names.extend(template::names_in_value(&cases::to_json(v.clone())).map_err(at)?);
         }
-        for x in &step.expect.excludes {
+        for x in step.expect.excludes.iter().chain(&step.expect.holds) {
             names.extend(template::names(x).map_err(at)?);
         }
         for name in names {

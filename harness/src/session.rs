@@ -857,6 +857,10 @@ fn resolve_expect(
     for x in &e.excludes {
         excludes.push(template::render(x, resolve)?);
     }
+    let mut holds = Vec::new();
+    for x in &e.holds {
+        holds.push(template::render(x, resolve)?);
+    }
     let result_matches = match (&request.body, e.result_matches_body) {
         (Some(Body::Json(v)), true) => Some(v.clone()),
         (_, true) => Some(Value::Null),
@@ -870,6 +874,8 @@ fn resolve_expect(
         excludes,
         result_matches,
         strict_codes: strict,
+        formats: e.formats.clone().into_iter().collect(),
+        holds,
     })
 }
 
