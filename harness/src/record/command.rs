@@ -261,7 +261,7 @@ pub fn import_har(args: &[OsString]) -> ExitCode {
 }
 
 /// One case per object: a create starts one, and every later exchange that names an object it
-/// created joins it; any other exchange is a case of its own.
+/// created, or lists it, joins it; any other exchange is a case of its own.
 fn group_by_object(clean: Vec<Clean>, file_name: &str) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut owner: HashMap<String, usize> = HashMap::new();
@@ -271,8 +271,19 @@ fn group_by_object(clean: Vec<Clean>, file_name: &str) -> Vec<Group> {
             continue;
         };
         let op = classify(&ex.method, &ex.path).map(|(op, _)| op);
-        let named = super::generalize::id_segment(&ex.path);
-        let at = match named.as_ref().and_then(|id| owner.get(id)) {
+        // The object a request names, or those a list answer shows.
+        let mut named: Vec<String> = super::generalize::id_segment(&ex.path)
+            .into_iter()
+            .collect();
+        if op == Some(Operation::List)
+            && let Some(items) = ex
+                .response
+                .as_ref()
+                .and_then(|r| r.get("result")?.as_array().cloned())
+        {
+            named.extend(items.iter().filter_map(id_of));
+        }
+        let at = match named.iter().find_map(|id| owner.get(id)) {
             Some(&i) => i,
             None => {
                 let word = match op {

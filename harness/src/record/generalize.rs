@@ -367,6 +367,19 @@ impl FileBuilder {
                 }
                 (None, _) => {}
             }
+            // A capture that kept no request body still shows what was made: the create
+            // replays with the fields its answer returned.
+            let made_from = match (&ex.body, op, ex.response.as_ref()) {
+                (None, Some(Operation::Create), Some(answer))
+                    if (200..300).contains(&ex.status) =>
+                {
+                    answer
+                        .get("result")
+                        .filter(|r| r.is_object())
+                        .map(|r| Body::Json(create_body(r, kind)))
+                }
+                _ => None,
+            };
             steps.push(RecStep {
                 method: ex.method.clone(),
                 path: t.path(&ex.path, &group.scope),
@@ -376,7 +389,7 @@ impl FileBuilder {
                     .map(|(k, v)| (k.clone(), t.text(v)))
                     .collect(),
                 auth: auth_mode(&ex.auth, ex.status, ex.response.as_ref()),
-                body: ex.body.as_ref().map(|b| t.body(b)),
+                body: ex.body.as_ref().or(made_from.as_ref()).map(|b| t.body(b)),
                 capture,
                 expect,
             });
@@ -710,5 +723,235 @@ pub fn scope_of(path: &str) -> Option<Scope> {
         "accounts" => Some(Scope::Account(id)),
         "zones" => Some(Scope::Zone(id)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::redact::{RawExchange, RawHeader, Secrets, scrub};
+    use super::super::toml_out::render;
+    use super::*;
+
+    const ZONE: &str = "20e0000000000000000000000000020e";
+    const ACCOUNT: &str = "a11ce0000000000000000000000000a1";
+    const RUN: &str = "0123456789abcdef";
+
+    fn ex(method: &str, path: &str, status: u16, body: Option<Value>, answer: Value) -> Clean {
+        let raw = RawExchange {
+            method: method.into(),
+            path: path.into(),
+            query: Vec::new(),
+            headers: vec![(
+                "Authorization".into(),
+                RawHeader::Text("Bearer abcdefgh".into()),
+            )],
+            body: body.map(Body::Json),
+            status,
+            response: Some(answer.to_string().into_bytes()),
+        };
+        scrub(&raw, &Secrets::default())
+    }
+
+    fn object(id: &str, cn: &str) -> Value {
+        json!({"id": id, "key_type": "p256v1", "created_at": "2024-11-29T06:00:00Z",
+               "common_name": cn, "sans": [cn], "country": "PT", "organizational_unit": "",
+               "csr": "-----BEGIN CERTIFICATE REQUEST-----\nMII=\n-----END CERTIFICATE REQUEST-----\n"})
+    }
+
+    fn build(exchanges: Vec<Clean>) -> RecordedFile {
+        let mut source = Source {
+            run_id: Some(RUN.into()),
+            ..Source::default()
+        };
+        source.learn(&exchanges, "object");
+        let mut b = FileBuilder::new("recorded-t", vec![]);
+        b.add(
+            &source,
+            &Group {
+                name: "c".into(),
+                doc: None,
+                scope: Scope::Zone(ZONE.into()),
+                exchanges,
+                hints: Vec::new(),
+            },
+        );
+        b.finish()
+    }
+
+    #[test]
+    fn ids_become_captures_and_fixtures_scopes_and_names_templates() {
+        let cn = format!("a-{RUN}.csr-conformance.net");
+        let made = object("11111111-2222-4333-8444-555555555555", &cn);
+        let other = object(
+            "99999999-2222-4333-8444-555555555555",
+            "b.csr-conformance.net",
+        );
+        let zone = format!("/zones/{ZONE}/custom_csrs");
+        let file = build(vec![
+            ex("POST", &zone, 201, None, json!({"result": made})),
+            ex(
+                "GET",
+                &zone,
+                200,
+                None,
+                json!({"result": [other, made], "result_info": {"total_count": 2}}),
+            ),
+            ex(
+                "GET",
+                &format!("{zone}/{}", other["id"].as_str().unwrap()),
+                200,
+                None,
+                json!({"result": other}),
+            ),
+            ex(
+                "DELETE",
+                &format!("{zone}/{}", made["id"].as_str().unwrap()),
+                200,
+                None,
+                json!({"result": {"id": made["id"]}}),
+            ),
+            ex(
+                "GET",
+                &format!(
+                    "/accounts/{ACCOUNT}/custom_csrs/{}",
+                    made["id"].as_str().unwrap()
+                ),
+                403,
+                None,
+                json!({"errors": [{"code": 10000}]}),
+            ),
+            ex(
+                "GET",
+                &format!("/zones/f0f0/custom_csrs/{}", "7".repeat(40)),
+                404,
+                None,
+                json!({"errors": [{"code": 1419}]}),
+            ),
+        ]);
+        let text = render(&file);
+        let steps = &file.cases[0].steps;
+        // The create without a kept body replays with the fields its answer showed.
+        assert_eq!(
+            steps[0].body,
+            Some(RecBody::Json(
+                json!({"country": "PT", "common_name": "a-${run_id}.csr-conformance.net",
+                "sans": ["a-${run_id}.csr-conformance.net"], "key_type": "p256v1"})
+            ))
+        );
+        assert_eq!(steps[0].capture, vec![("id".into(), "/result/id".into())]);
+        assert!(
+            steps[0]
+                .expect
+                .formats
+                .contains(&("/result/created_at".into(), Format::DateTime))
+        );
+        assert!(
+            steps[0]
+                .expect
+                .formats
+                .contains(&("/result/csr".into(), Format::Pem))
+        );
+        assert!(
+            !steps[0]
+                .expect
+                .json
+                .iter()
+                .any(|(p, _)| p == "/result/organizational_unit"),
+            "an empty optional field is not compared"
+        );
+        assert_eq!(
+            steps[1].expect.holds,
+            vec!["${id}"],
+            "only what the case created"
+        );
+        assert_eq!(file.fixtures.len(), 1);
+        let fixture = &file.fixtures[0].name;
+        assert_eq!(
+            steps[2].path,
+            format!("${{scope}}/custom_csrs/${{fixture.{fixture}.id}}")
+        );
+        assert_eq!(steps[3].path, "${scope}/custom_csrs/${id}");
+        assert_eq!(
+            steps[3].expect.json,
+            vec![("/result/id".to_string(), json!("${id}"))]
+        );
+        assert_eq!(steps[4].path, "${sibling_scope}/custom_csrs/${id}");
+        assert_eq!(steps[4].auth, AuthMode::WrongToken);
+        assert_eq!(steps[4].expect.codes, vec![10000]);
+        assert_eq!(steps[5].path, "${foreign_scope}/custom_csrs/${repeat:40:7}");
+        assert_eq!(steps[5].auth, AuthMode::Configured);
+        assert!(!text.contains(RUN) && !text.contains(ZONE), "{text}");
+        let cases = crate::cases::parse_case_file(std::path::Path::new("r.toml"), &text).unwrap();
+        let (_, errors) = crate::runner::validate_cases(cases, None);
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+    }
+
+    #[test]
+    fn the_same_case_in_both_scopes_is_one_case_unless_it_differs() {
+        let mut b = FileBuilder::new("recorded-t", vec![]);
+        let source = Source::default();
+        for (scope, status) in [
+            (Scope::Account(ACCOUNT.into()), 404),
+            (Scope::Zone(ZONE.into()), 404),
+            (Scope::Account(ACCOUNT.into()), 200),
+        ] {
+            let path = format!("{}/custom_csrs?x", scope.prefix());
+            let name = if status == 200 { "d" } else { "c" };
+            b.add(
+                &source,
+                &Group {
+                    name: name.into(),
+                    doc: None,
+                    exchanges: vec![ex("GET", &path, status, None, json!({}))],
+                    scope,
+                    hints: Vec::new(),
+                },
+            );
+        }
+        let file = b.finish();
+        assert_eq!(file.cases.len(), 2);
+        assert_eq!(
+            file.cases[0].scopes,
+            vec![ScopeKind::Account, ScopeKind::Zone]
+        );
+        assert_eq!(file.cases[1].scopes, vec![ScopeKind::Account]);
+    }
+
+    #[test]
+    fn auth_keeps_the_shape_only_when_the_credentials_were_refused() {
+        let shape = |bearer, email, key| AuthShape { bearer, email, key };
+        let refused = json!({"errors": [{"code": 9106}]});
+        assert_eq!(
+            auth_mode(&shape(Some(true), None, false), 200, None),
+            AuthMode::Configured
+        );
+        assert_eq!(
+            auth_mode(&shape(None, None, false), 404, None),
+            AuthMode::Configured
+        );
+        assert_eq!(
+            auth_mode(&shape(None, None, false), 400, Some(&refused)),
+            AuthMode::None
+        );
+        assert_eq!(
+            auth_mode(&shape(Some(false), None, false), 400, Some(&refused)),
+            AuthMode::MalformedBearer
+        );
+        assert_eq!(
+            auth_mode(&shape(None, Some(true), true), 403, None),
+            AuthMode::WrongKey
+        );
+        assert_eq!(
+            auth_mode(&shape(None, Some(false), true), 403, None),
+            AuthMode::MalformedEmail
+        );
+        assert_eq!(
+            auth_mode(&shape(None, Some(true), false), 400, Some(&refused)),
+            AuthMode::EmailOnly
+        );
+        assert_eq!(
+            auth_mode(&shape(None, None, true), 400, Some(&refused)),
+            AuthMode::KeyOnly
+        );
     }
 }
