@@ -197,6 +197,37 @@ pub struct Expect {
     /// The returned `result` carries exactly the fields of the request body, with equal values.
     #[serde(default)]
     pub result_matches_body: bool,
+    /// JSON pointer → the format the value there must have, where the value itself is the
+    /// server's to choose (recorded cases use it for `created_at` and `csr`).
+    #[serde(default)]
+    pub formats: BTreeMap<String, Format>,
+    /// Ids (templates allowed) a list answer must hold in `result`; judged only when the answer
+    /// shows the whole list (`result_info.total_count` items, all on this page), since on a
+    /// longer list an id missing here may be on another page.
+    #[serde(default)]
+    pub holds: Vec<String>,
+}
+
+/// A format a value must have (see [`Expect::formats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// An RFC 3339 date-time.
+    DateTime,
+    /// A PEM block (what it holds is the PEM family's to judge).
+    Pem,
+    /// Any non-empty string.
+    String,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::DateTime => "date-time",
+            Format::Pem => "pem",
+            Format::String => "string",
+        }
+    }
 }
 
 /// One request of a case, with templates still unresolved.
@@ -500,7 +531,13 @@ fn convert_step(raw: RawStep, file: &Path, line: usize) -> Result<Step, String> 
         }
         check_pointer(pointer)?;
     }
-    for pointer in raw.expect.json.keys().chain(&raw.expect.absent) {
+    for pointer in raw
+        .expect
+        .json
+        .keys()
+        .chain(&raw.expect.absent)
+        .chain(raw.expect.formats.keys())
+    {
         check_pointer(pointer)?;
     }
     let query = raw
@@ -596,26 +633,21 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Loads every `*.toml` file of a directory (not `README`s), sorted by name. Files that fail to
-/// load are returned as errors beside the cases of the others, so one bad file loses nothing.
+/// Loads every `*.toml` file of a directory and its subdirectories (such as `recorded/`),
+/// sorted by path. Files that fail to load are returned as errors beside the cases of the
+/// others, so one bad file loses nothing.
 pub fn load_dir(dir: &Path) -> (Vec<Case>, Vec<LoadError>) {
     let mut cases = Vec::new();
     let mut errors = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(LoadError {
-                file: dir.to_path_buf(),
-                line: 0,
-                message: format!("cannot read the cases directory: {e}"),
-            });
-            return (cases, errors);
-        }
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
+    let mut files = Vec::new();
+    if let Err(e) = toml_files(dir, &mut files) {
+        errors.push(LoadError {
+            file: dir.to_path_buf(),
+            line: 0,
+            message: format!("cannot read the cases directory: {e}"),
+        });
+        return (cases, errors);
+    }
     files.sort();
     let mut fixture_names = HashSet::new();
     for file in files {
@@ -654,6 +686,24 @@ pub fn load_dir(dir: &Path) -> (Vec<Case>, Vec<LoadError>) {
         }
     }
     (cases, errors)
+}
+
+/// Every `*.toml` file under `dir`, at any depth (hidden directories left out).
+fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                toml_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|x| x == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -772,9 +822,16 @@ expect = { status = "4xx", codes = [1419], json = { "/success" = false } }
         .unwrap();
         std::fs::write(dir.join("b.toml"), "[[case]\n").unwrap();
         std::fs::write(dir.join("README.md"), "not a case").unwrap();
+        std::fs::create_dir_all(dir.join("recorded/deeper")).unwrap();
+        std::fs::write(
+            dir.join("recorded/deeper/c.toml"),
+            "suite = \"recorded-c\"\n[[case]]\nname = \"ok\"\nbuiltin = \"list-pagination\"\n",
+        )
+        .unwrap();
         let (cases, errors) = load_dir(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(cases.len(), 1);
+        assert_eq!(cases.len(), 2, "{errors:?}");
+        assert_eq!(cases[1].suite, "recorded-c");
         assert_eq!(errors.len(), 1);
         assert!(errors[0].file.ends_with("b.toml"));
         assert_eq!(errors[0].line, 1);

@@ -5,6 +5,7 @@ pub mod checks;
 pub mod executor;
 pub mod model;
 pub mod read_only;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod schemas;

@@ -193,12 +193,30 @@ impl Recorder {
     }
 }
 
-/// Runs the whole thing; the process's exit code.
+/// Runs the whole thing; the process's exit code. A first word naming a subcommand goes to
+/// that subcommand, with the rest of the arguments.
 pub fn main(mode: Mode) -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if mode == Mode::Binary {
+        match args.get(1).and_then(|a| a.to_str()) {
+            Some("record") => return crate::record::command::record(&args[2..]),
+            Some("import-har") => return crate::record::command::import_har(&args[2..]),
+            _ => {}
+        }
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    run(cli, mode, None)
+}
+
+/// What a subcommand does with a finished run, before cleanup: it sees the session and every
+/// trial's outcome; `false` fails the run.
+pub type AfterRun<'a> = &'a mut dyn FnMut(&Session, &[Outcome]) -> bool;
+
+/// Runs the trials `cli` selects; the process's exit code.
+pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     let settings = match settings(&cli, mode, &|k| std::env::var(k).ok()) {
         Ok(s) => s,
         Err(UsageError(m)) => {
@@ -226,6 +244,8 @@ pub fn main(mode: Mode) -> ExitCode {
     let recorder = Arc::new(Recorder::default());
     let trials = build_trials(&session, &recorder, &load_errors);
     let conclusion = libtest_mimic::run(&cli.libtest, trials);
+    let outcomes = recorder.take();
+    let after_ok = after.is_none_or(|f| f(&session, &outcomes));
 
     let cleanup_problems = session.cleanup();
     for p in &cleanup_problems {
@@ -263,7 +283,6 @@ pub fn main(mode: Mode) -> ExitCode {
             ],
             timestamp: time::OffsetDateTime::now_utc(),
         };
-        let outcomes = recorder.take();
         match junit::write_junit_file(&outcomes, &run, &path) {
             Ok(()) => eprintln!(
                 "csr-conformance: JUnit report written to {}",
@@ -275,7 +294,7 @@ pub fn main(mode: Mode) -> ExitCode {
             }
         }
     }
-    if conclusion.has_failed() || !cleanup_problems.is_empty() {
+    if conclusion.has_failed() || !cleanup_problems.is_empty() || !after_ok {
         match mode {
             Mode::Binary => ExitCode::from(1),
             Mode::TestTarget => conclusion.exit_code(),
@@ -344,7 +363,7 @@ fn validate_case(
         for v in step.expect.json.values() {
             names.extend(template::names_in_value(&cases::to_json(v.clone())).map_err(at)?);
         }
-        for x in &step.expect.excludes {
+        for x in step.expect.excludes.iter().chain(&step.expect.holds) {
             names.extend(template::names(x).map_err(at)?);
         }
         for name in names {

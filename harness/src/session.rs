@@ -199,6 +199,16 @@ impl Session {
         })
     }
 
+    /// The result of case `case` in scope `scope` if it has run (nothing is run for it).
+    pub fn finished(&self, scope: usize, case: usize) -> Option<Arc<CaseRun>> {
+        self.runs[scope][case].get().cloned()
+    }
+
+    /// The token this run puts in the names it makes (`${run_id}`).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
     /// The result of running case `case` in scope `scope`, running it if nobody has yet.
     pub fn run(&self, scope: usize, case: usize) -> Arc<CaseRun> {
         self.runs[scope][case]
@@ -249,6 +259,7 @@ impl Session {
                 self.list_pagination(live, scope_idx, &mut run)
             }
         }
+        crate::record::replay::describe_drift(case, &mut run.findings);
         run
     }
 
@@ -867,6 +878,10 @@ fn resolve_expect(
     for x in &e.excludes {
         excludes.push(template::render(x, resolve)?);
     }
+    let mut holds = Vec::new();
+    for x in &e.holds {
+        holds.push(template::render(x, resolve)?);
+    }
     let result_matches = match (&request.body, e.result_matches_body) {
         (Some(Body::Json(v)), true) => Some(v.clone()),
         (_, true) => Some(Value::Null),
@@ -880,6 +895,8 @@ fn resolve_expect(
         excludes,
         result_matches,
         strict_codes: strict,
+        formats: e.formats.clone().into_iter().collect(),
+        holds,
     })
 }
 

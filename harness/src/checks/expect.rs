@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::cases::StatusSpec;
+use crate::cases::{Format, StatusSpec};
 use crate::checks::envelope::kind;
 use crate::model::{Exchange, Finding};
 
@@ -18,6 +18,9 @@ pub struct Resolved {
     pub result_matches: Option<Value>,
     /// Whether `codes` are enforced (`--strict`).
     pub strict_codes: bool,
+    pub formats: Vec<(String, Format)>,
+    /// Ids a list answer must hold when it shows the whole list.
+    pub holds: Vec<String>,
 }
 
 /// Fields a client sets on create; any of them in `result` must have been sent. `name` and
@@ -107,10 +110,73 @@ pub fn check(ex: &Exchange, expect: &Resolved) -> Vec<Finding> {
             ));
         }
     }
+    for (pointer, format) in &expect.formats {
+        let got = body_ref.pointer(pointer);
+        if !got.is_some_and(|v| has_format(v, *format)) {
+            out.push(Finding::new(
+                "expect.format",
+                pointer.clone(),
+                format!("a {} value", format.name()),
+                got.map_or("(missing)".to_string(), short),
+                format!("the value at {pointer:?} is not a {}", format.name()),
+            ));
+        }
+    }
+    if !expect.holds.is_empty() {
+        check_holds(body_ref, &expect.holds, &mut out);
+    }
     if let Some(sent) = &expect.result_matches {
         check_result_matches(body_ref.get("result"), sent, &mut out);
     }
     out
+}
+
+fn has_format(v: &Value, format: Format) -> bool {
+    let Some(s) = v.as_str() else {
+        return false;
+    };
+    match format {
+        Format::DateTime => {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+        }
+        Format::Pem => {
+            let s = s.trim();
+            s.starts_with("-----BEGIN ") && s.ends_with("-----") && s.contains("-----END ")
+        }
+        Format::String => !s.is_empty(),
+    }
+}
+
+/// The ids a list must hold, judged only on an answer that shows the whole list: on a page
+/// of a longer list, a missing id may be on another page.
+fn check_holds(body: &Value, ids: &[String], out: &mut Vec<Finding>) {
+    let Some(items) = body.get("result").and_then(Value::as_array) else {
+        return;
+    };
+    let total = body
+        .pointer("/result_info/total_count")
+        .and_then(Value::as_u64);
+    if total != Some(items.len() as u64) {
+        return;
+    }
+    let listed: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i.get("id").and_then(Value::as_str))
+        .collect();
+    for id in ids {
+        if !listed.contains(&id.as_str()) {
+            out.push(Finding::new(
+                "expect.holds",
+                "/result",
+                format!("{id:?} listed"),
+                format!("{} ids, not this one", listed.len()),
+                format!(
+                    "the whole list ({total:?} items) does not hold {id}, which the case created",
+                    total = items.len()
+                ),
+            ));
+        }
+    }
 }
 
 fn check_result_matches(result: Option<&Value>, sent: &Value, out: &mut Vec<Finding>) {
@@ -253,6 +319,62 @@ mod tests {
                 ("expect.result-matches-body", "/result/locality"),
             ]
         );
+    }
+
+    #[test]
+    fn formats_judge_the_shape_not_the_value() {
+        let e = Resolved {
+            formats: vec![
+                ("/result/created_at".into(), Format::DateTime),
+                ("/result/csr".into(), Format::Pem),
+                ("/result/id".into(), Format::String),
+            ],
+            ..Resolved::default()
+        };
+        let good = ex(
+            201,
+            json!({"result": {"id": "x", "created_at": "2024-02-29T23:59:59.5Z",
+                "csr": "-----BEGIN CERTIFICATE REQUEST-----\nMII=\n-----END CERTIFICATE REQUEST-----\n"}}),
+        );
+        assert_eq!(rules(&check(&good, &e)), vec![]);
+        let bad = ex(
+            201,
+            json!({"result": {"id": "", "created_at": "2024-02-29 23:59", "csr": "MII="}}),
+        );
+        assert_eq!(
+            rules(&check(&bad, &e)),
+            vec![
+                ("expect.format", "/result/created_at"),
+                ("expect.format", "/result/csr"),
+                ("expect.format", "/result/id"),
+            ]
+        );
+    }
+
+    #[test]
+    fn holds_is_judged_only_on_the_whole_list() {
+        let e = Resolved {
+            holds: vec!["a".into()],
+            ..Resolved::default()
+        };
+        let whole = |ids: &[&str]| {
+            let items: Vec<Value> = ids.iter().map(|i| json!({"id": i})).collect();
+            ex(
+                200,
+                json!({"result": items, "result_info": {"total_count": ids.len()}}),
+            )
+        };
+        assert_eq!(rules(&check(&whole(&["b", "a"]), &e)), vec![]);
+        assert_eq!(
+            rules(&check(&whole(&["b", "c"]), &e)),
+            vec![("expect.holds", "/result")]
+        );
+        // One page of a longer list: "a" may be on another page.
+        let page = ex(
+            200,
+            json!({"result": [{"id": "b"}], "result_info": {"total_count": 7}}),
+        );
+        assert_eq!(rules(&check(&page, &e)), vec![]);
     }
 
     #[test]
