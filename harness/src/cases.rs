@@ -615,6 +615,11 @@ pub fn load_dir(dir: &Path) -> (Vec<Case>, Vec<LoadError>) {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        // Generated properties are declared apart, in their own format.
+        .filter(|p| {
+            p.file_name()
+                .is_none_or(|n| n != crate::generate::declare::FILE_NAME)
+        })
         .collect();
     files.sort();
     let mut fixture_names = HashSet::new();
