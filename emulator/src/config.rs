@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use crate::fault::Fault;
+
 /// Credentials of Cloudflare's SDK test suites, so those suites run against the emulator unchanged.
 pub const SDK_TEST_TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
 pub const SDK_TEST_EMAIL: &str = "user@example.com";
@@ -27,6 +29,14 @@ pub struct Config {
     /// CSRs each account and zone already holds when a request first reaches it, created
     /// before start-up; 0 (the default) starts every scope empty.
     pub preload: usize,
+    /// Deliberate contract breaks, for showing that a harness catches them; none by default.
+    pub faults: Vec<Fault>,
+}
+
+impl Config {
+    pub fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
+    }
 }
 
 impl Default for Config {
@@ -41,6 +51,7 @@ impl Default for Config {
             max_csrs_per_scope: 1_000,
             max_csrs_total: 20_000,
             preload: 0,
+            faults: Vec::new(),
         }
     }
 }
@@ -107,5 +118,6 @@ mod tests {
         assert_eq!(c.api_key, "144c9defac04969c7bfad8efaa8ea194");
         assert!(c.rate_limit.is_none() && c.latency.is_none());
         assert_eq!(c.preload, 0, "scopes start empty unless asked");
+        assert!(c.faults.is_empty(), "no fault unless asked");
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use csr_emulator::{Config, RateLimit, app};
+use csr_emulator::{Config, Fault, RateLimit, app};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,6 +39,12 @@ struct Cli {
     /// (varied subjects, both key types; name and description in accounts)
     #[arg(long, value_name = "N", default_value_t = 0)]
     preload: usize,
+    /// Break the contract on purpose (repeatable), to see a harness catch it: one of
+    /// common-name-limit-off-by-one, escape-dn-specials, truncate-sans, list-deleted,
+    /// drop-creates-when-full, racy-creates, ignore-direction, crash-on-id-shape,
+    /// crash-on-large-per-page, delete-ignores-scope, created-at-future
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<Fault>,
 }
 
 impl Cli {
@@ -52,6 +58,7 @@ impl Cli {
             latency: self.latency_ms.map(Duration::from_millis),
             key_pool_size: self.key_pool.unwrap_or(defaults.key_pool_size),
             preload: self.preload,
+            faults: self.faults,
             ..defaults
         }
     }
@@ -145,6 +152,8 @@ mod tests {
             "0",
             "--preload",
             "4",
+            "--fault",
+            "racy-creates",
         ])
         .unwrap();
         assert_eq!(cli.listen.port(), 0);
@@ -154,6 +163,8 @@ mod tests {
         assert_eq!(cfg.latency, Some(Duration::from_millis(25)));
         assert_eq!(cfg.key_pool_size, 0);
         assert_eq!(cfg.preload, 4);
+        assert_eq!(cfg.faults, vec![Fault::RacyCreates]);
+        assert!(Cli::try_parse_from(["csr-emulator", "--fault", "nope"]).is_err());
         assert!(Cli::try_parse_from(["csr-emulator", "--rate-limit", "fast"]).is_err());
     }
 }

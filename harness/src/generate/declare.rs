@@ -149,9 +149,11 @@ impl Generator {
         )
     }
 
-    /// Whether it needs the scope to itself (it compares the whole scope with a model).
+    /// Whether it needs the scope to itself: sequences compare the whole scope with a
+    /// model, and what an unspecified create makes (a 500-character locality, a country
+    /// "USA") must be gone before another trial's list could judge it by the schema.
     pub fn exclusive(self) -> bool {
-        self == Generator::Sequences
+        matches!(self, Generator::Sequences | Generator::CreateUnspecified)
     }
 }
 
@@ -319,8 +321,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Property>, LoadError> {
             steps: p.steps.unwrap_or(16).max(1),
             volume: p.volume.unwrap_or(0),
             burst: p.burst.unwrap_or(8).max(2),
-            shrink_iters: p.shrink_iters.unwrap_or(1024),
-            shrink_secs: p.shrink_secs.unwrap_or(30),
+            shrink_iters: p.shrink_iters.unwrap_or(512),
+            shrink_secs: p.shrink_secs.unwrap_or(10),
             clock_skew_secs: p.clock_skew_secs.unwrap_or(300),
             origin: Origin {
                 file: path.to_path_buf(),

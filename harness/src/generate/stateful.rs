@@ -68,7 +68,7 @@ impl fmt::Debug for Transition {
             Transition::ForeignGet(p) => write!(f, "get CSR #{p} under a foreign scope id"),
             Transition::Burst { creates, deletes } => write!(
                 f,
-                "burst of {} creates and {} deletes (#{deletes:?}) at once",
+                "burst of {} creates and {} deletes (#{deletes:?}) at once, topped up with creates to the burst size",
                 creates.len(),
                 deletes.len()
             ),

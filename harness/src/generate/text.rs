@@ -39,12 +39,12 @@ fn subject_char() -> impl Strategy<Value = char> {
 /// is set, characters are replaced with ASCII from the end until it fits (see `common_name`).
 pub fn subject_text(max: usize, max_bytes: Option<usize>) -> BoxedStrategy<String> {
     let short = max.min(12);
-    prop_oneof![
+    let text = prop_oneof![
         4 => proptest::collection::vec(subject_char(), 1..=short),
         1 => proptest::collection::vec(subject_char(), max..=max),
         1 => proptest::collection::vec(subject_char(), 1..=max),
-    ]
-    .prop_map(move |chars| {
+    ];
+    text.prop_map(move |chars| {
         let mut chars = chars;
         if chars.iter().all(|c| c.is_whitespace()) {
             chars[0] = 'a';
