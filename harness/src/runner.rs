@@ -756,6 +756,31 @@ mod tests {
     }
 
     #[test]
+    fn one_seed_per_run_from_the_flag_the_environment_or_chance() {
+        let vars = env(&[("CSR_CONFORMANCE_SEED", "77")]);
+        let s = |args: &[&str], vars: &dyn Fn(&str) -> Option<String>| {
+            settings(&cli(args), Mode::TestTarget, vars)
+        };
+        assert_eq!(s(&["--seed", "5"], &vars).unwrap().seed, 5);
+        assert_eq!(s(&[], &vars).unwrap().seed, 77);
+        let bad = env(&[("CSR_CONFORMANCE_SEED", "soon")]);
+        assert!(s(&[], &bad).unwrap_err().0.contains("CSR_CONFORMANCE_SEED"));
+        let a = s(&[], &env(&[])).unwrap().seed;
+        let b = s(&[], &env(&[])).unwrap().seed;
+        assert_ne!(a, b, "random when not given");
+        assert_eq!(s(&["--cases", "9"], &env(&[])).unwrap().cases, Some(9));
+        assert!(Cli::try_parse_from(["csr-conformance", "--cases", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_summary_line_has_the_form_ci_reads() {
+        assert_eq!(
+            summary(1234, 1000, Duration::from_millis(2346), 42),
+            "csr-conformance: 1234 requests (1000 generated) in 2.35 s, seed 42"
+        );
+    }
+
+    #[test]
     fn libtest_flags_sit_beside_ours() {
         let c = cli(&[
             "--read-only",

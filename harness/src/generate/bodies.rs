@@ -1,8 +1,8 @@
 //! Create bodies: valid ones spanning the whole documented valid space, invalid ones that
 //! break exactly one documented constraint, and ones the contract says nothing about.
 //!
-//! Limits (see `../shared/notes/cloudflare-custom-csrs.md` in the project's history and the
-//! README): `common_name` ≤ 64, 1 to 150 SANs of ≤ 255 characters (256 is where the
+//! Limits (as `cases/README.md` states them, from Cloudflare's API documentation):
+//! `common_name` ≤ 64, 1 to 150 SANs of ≤ 255 characters (256 is where the
 //! documentation contradicts itself, so it is unspecified), labels ≤ 63; organization and
 //! organizational unit ≤ 64 and locality and state ≤ 128 (X.520 bounds); `name` and
 //! `description` ≤ 64 (our choice). A common name of 64 characters that takes more than 64
