@@ -224,6 +224,57 @@ fn created_at_in_the_future() {
     );
 }
 
+/// How many CSRs the emulator holds in the scopes the driver checks.
+fn held(emu: &Emulator) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut total = 0;
+    for scope in [
+        format!("accounts/{}", support::ACCOUNT_ID),
+        format!("zones/{}", support::ZONE_ID),
+    ] {
+        let body: serde_json::Value = rt.block_on(async {
+            client
+                .get(format!("{}/{scope}/custom_csrs", emu.base_url()))
+                .bearer_auth(&emu.config().token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        total += body["result_info"]["total_count"].as_u64().unwrap();
+    }
+    total
+}
+
+#[test]
+fn what_generated_cases_create_is_deleted_also_after_failures() {
+    for faults in [&[][..], &[Fault::CreatedAtFuture][..]] {
+        let emu = emulator(faults);
+        let run = run_harness(
+            &emu.base_url(),
+            &Creds::of_emulator(emu.config()),
+            &["--seed", SEED, "property::"],
+        );
+        assert_eq!(run.code, i32::from(!faults.is_empty()), "{}", run.summary());
+        assert!(
+            run.stderr.lines().all(|l| !l.contains("cleanup:")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(
+            held(&emu),
+            8,
+            "only the 4 preloaded CSRs per scope are left"
+        );
+    }
+}
+
 /// The last line of a run's output, which CI reads.
 fn summary_line(run: &Run) -> (u64, u64, f64, String) {
     let line = run.stdout.lines().last().unwrap_or_default();
