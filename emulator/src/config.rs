@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use crate::fault::Fault;
+
 /// Credentials of Cloudflare's SDK test suites, so those suites run against the emulator unchanged.
 pub const SDK_TEST_TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
 pub const SDK_TEST_EMAIL: &str = "user@example.com";
@@ -33,6 +35,14 @@ pub struct Config {
     /// Where requests for routes other than Custom CSRs are forwarded, unchanged (e.g. a Prism
     /// serving Cloudflare's whole spec). None: they get the 7003 route error.
     pub fallback: Option<String>,
+    /// Deliberate contract breaks, for showing that a harness catches them; none by default.
+    pub faults: Vec<Fault>,
+}
+
+impl Config {
+    pub fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
+    }
 }
 
 impl Default for Config {
@@ -49,6 +59,7 @@ impl Default for Config {
             preload: 0,
             sdk_suite: false,
             fallback: None,
+            faults: Vec::new(),
         }
     }
 }
@@ -116,5 +127,6 @@ mod tests {
         assert!(c.rate_limit.is_none() && c.latency.is_none());
         assert_eq!(c.preload, 0, "scopes start empty unless asked");
         assert!(!c.sdk_suite && c.fallback.is_none());
+        assert!(c.faults.is_empty(), "no fault unless asked");
     }
 }

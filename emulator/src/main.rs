@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use csr_emulator::{Config, RateLimit, app};
+use csr_emulator::{Config, Fault, RateLimit, app};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,6 +39,12 @@ struct Cli {
     /// (varied subjects, both key types; name and description in accounts)
     #[arg(long, value_name = "N", default_value_t = 0)]
     preload: usize,
+    /// Break the contract on purpose (repeatable), to see a harness catch it: one of
+    /// common-name-limit-off-by-one, escape-dn-specials, truncate-sans, list-deleted,
+    /// drop-creates-when-full, racy-creates, ignore-direction, crash-on-id-shape,
+    /// crash-on-large-per-page, delete-ignores-scope, created-at-future
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<Fault>,
     /// Serve the SDKs' generated test suites as Prism does: the spec's example CSR exists in
     /// every account and zone and comes back after a delete; SANs under example.com are accepted
     #[arg(long)]
@@ -66,6 +72,7 @@ impl Cli {
             preload: self.preload,
             sdk_suite: self.sdk_suite,
             fallback: self.fallback,
+            faults: self.faults,
             ..defaults
         }
     }
@@ -163,6 +170,8 @@ mod tests {
             "--sdk-suite",
             "--fallback",
             "http://127.0.0.1:4011",
+            "--fault",
+            "racy-creates",
         ])
         .unwrap();
         assert_eq!(cli.listen.port(), 0);
@@ -175,6 +184,8 @@ mod tests {
         assert!(cfg.sdk_suite);
         assert_eq!(cfg.fallback.as_deref(), Some("http://127.0.0.1:4011"));
         assert!(Cli::try_parse_from(["csr-emulator", "--fallback", "localhost:4010"]).is_err());
+        assert_eq!(cfg.faults, vec![Fault::RacyCreates]);
+        assert!(Cli::try_parse_from(["csr-emulator", "--fault", "nope"]).is_err());
         assert!(Cli::try_parse_from(["csr-emulator", "--rate-limit", "fast"]).is_err());
     }
 }

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::csr::sign_request;
 use crate::error::{ApiError, Shaped, sanitize_path};
 use crate::fallback::Fallback;
+use crate::fault::{DROP_CREATES_AT, Fault, KEPT_SANS, escape_dn};
 use crate::key_pool::KeyPool;
 use crate::preload::{Planned, Preloader};
 use crate::rate_limit::RateLimiter;
@@ -50,6 +51,8 @@ pub(crate) struct AppState(Arc<Shared>);
 pub(crate) struct Shared {
     config: Config,
     store: Store,
+    /// What `list-deleted` keeps listing after a delete.
+    graveyard: std::sync::Mutex<HashMap<Scope, Vec<Arc<StoredCsr>>>>,
     keys: KeyPool,
     limiter: Option<RateLimiter>,
     preload: Preloader,
@@ -71,6 +74,7 @@ pub fn app(config: Config) -> Router {
             total: config.max_csrs_total,
             total_bytes: MAX_STORE_BYTES,
         }),
+        graveyard: std::sync::Mutex::default(),
         keys: KeyPool::new(config.key_pool_size),
         limiter: config.rate_limit.map(RateLimiter::new),
         preload: Preloader::new(config.preload),
@@ -390,10 +394,15 @@ async fn list_csrs(
     let page = number_param("page", query.page.as_deref())?
         .unwrap_or(1)
         .max(1) as u64;
-    let per_page = number_param("per_page", query.per_page.as_deref())?
-        .map_or(default_per_page, |n| {
-            n.clamp(MIN_PER_PAGE as i64, MAX_PER_PAGE as i64) as u64
-        });
+    let asked_per_page = number_param("per_page", query.per_page.as_deref())?;
+    if state.0.config.has(Fault::CrashOnLargePerPage)
+        && asked_per_page.is_some_and(|n| n > MAX_PER_PAGE as i64)
+    {
+        return Err(ApiError::Internal);
+    }
+    let per_page = asked_per_page.map_or(default_per_page, |n| {
+        n.clamp(MIN_PER_PAGE as i64, MAX_PER_PAGE as i64) as u64
+    });
     let (order, direction) = match path.scope.kind {
         ScopeKind::Account => (
             match query.order.as_deref() {
@@ -422,7 +431,16 @@ async fn list_csrs(
         ScopeKind::Zone => (ListOrder::CreatedAt, Direction::Asc),
     };
 
-    let all = state.0.store.list(&path.scope, order, direction);
+    let direction = if state.0.config.has(Fault::IgnoreDirection) {
+        Direction::Asc
+    } else {
+        direction
+    };
+    let mut all = state.0.store.list(&path.scope, order, direction);
+    if state.0.config.has(Fault::ListDeleted) {
+        let graveyard = state.0.graveyard.lock().unwrap_or_else(|p| p.into_inner());
+        all.extend(graveyard.get(&path.scope).into_iter().flatten().cloned());
+    }
     let total = all.len() as u64;
     let start = usize::try_from((page - 1).saturating_mul(per_page)).unwrap_or(usize::MAX);
     let items: Vec<&CustomCsr> = all
@@ -447,10 +465,19 @@ async fn create_csr(
     CsrBody(body): CsrBody,
 ) -> Result<Response, ApiError> {
     let req = parse_create(&body, path.scope.kind, state.0.sdk.rules())?;
-    let stored = state
-        .0
-        .store_new(&path.scope, req, OffsetDateTime::now_utc())
-        .await?;
+    let config = &state.0.config;
+    if config.has(Fault::CommonNameLimitOffByOne)
+        && req.common_name.chars().count() >= crate::validate::MAX_COMMON_NAME_CHARS
+    {
+        return Err(ApiError::CommonNameTooLong {
+            max: crate::validate::MAX_COMMON_NAME_CHARS,
+        });
+    }
+    let mut created = OffsetDateTime::now_utc();
+    if config.has(Fault::CreatedAtFuture) {
+        created += time::Duration::hours(1);
+    }
+    let stored = state.0.store_new(&path.scope, req, created).await?;
     Ok(success(StatusCode::CREATED, &stored.csr, None))
 }
 
@@ -468,11 +495,42 @@ impl Shared {
             .key_for(req.key_type)
             .await
             .map_err(|_| ApiError::Internal)?;
-        let pem = sign_request(&req, &key).map_err(|_| ApiError::Internal)?;
+        let mut signed = req.clone();
+        if self.config.has(Fault::EscapeDnSpecials) {
+            for field in [
+                &mut signed.country,
+                &mut signed.state,
+                &mut signed.locality,
+                &mut signed.organization,
+                &mut signed.common_name,
+            ] {
+                *field = escape_dn(field);
+            }
+            signed.organizational_unit = signed.organizational_unit.as_deref().map(escape_dn);
+        }
+        if self.config.has(Fault::TruncateSans) {
+            signed.sans.truncate(KEPT_SANS);
+        }
+        let pem = sign_request(&signed, &key).map_err(|_| ApiError::Internal)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let csr = custom_csr(scope, req, id, pem, created);
-        self.store
-            .insert(scope, StoredCsr::new(csr, key.serialize_der()))
+        let stored = StoredCsr::new(
+            custom_csr(scope, req, id, pem, created),
+            key.serialize_der(),
+        );
+        if self.config.has(Fault::DropCreatesWhenFull)
+            && self.store.snapshot(scope).len() >= DROP_CREATES_AT
+        {
+            return Ok(Arc::new(stored));
+        }
+        if self.config.has(Fault::RacyCreates) {
+            let mut csrs = self.store.snapshot(scope);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let stored = Arc::new(stored);
+            csrs.insert(stored.csr.id.clone(), stored.clone());
+            self.store.replace(scope, csrs);
+            return Ok(stored);
+        }
+        self.store.insert(scope, stored)
     }
 
     /// Puts the spec's example CSR (SDK-suite profile) back into `scope` if it is not there.
@@ -539,7 +597,17 @@ fn custom_csr(
     }
 }
 
+/// The `crash-on-id-shape` fault: 36 characters that are not a UUID.
+fn crashes_on(state: &AppState, id: &str) -> bool {
+    state.0.config.has(Fault::CrashOnIdShape)
+        && id.chars().count() == MAX_CSR_ID_CHARS
+        && uuid::Uuid::parse_str(id).is_err()
+}
+
 async fn get_csr(State(state): State<AppState>, path: CsrPath) -> Result<Response, ApiError> {
+    if crashes_on(&state, path.custom_csr_id()?) {
+        return Err(ApiError::Internal);
+    }
     let stored = state
         .0
         .store
@@ -549,11 +617,23 @@ async fn get_csr(State(state): State<AppState>, path: CsrPath) -> Result<Respons
 }
 
 async fn delete_csr(State(state): State<AppState>, path: CsrPath) -> Result<Response, ApiError> {
+    let id = path.custom_csr_id()?;
+    if crashes_on(&state, id) {
+        return Err(ApiError::Internal);
+    }
+    let scope = match state.0.store.scope_of(id) {
+        Some(holder) if state.0.config.has(Fault::DeleteIgnoresScope) => holder,
+        _ => path.scope.clone(),
+    };
     let removed = state
         .0
         .store
-        .remove(&path.scope, path.custom_csr_id()?)
+        .remove(&scope, id)
         .ok_or(ApiError::CsrNotFound)?;
+    if state.0.config.has(Fault::ListDeleted) {
+        let mut graveyard = state.0.graveyard.lock().unwrap_or_else(|p| p.into_inner());
+        graveyard.entry(scope).or_default().push(removed.clone());
+    }
     Ok(success(
         StatusCode::OK,
         serde_json::json!({ "id": removed.csr.id }),

@@ -203,6 +203,34 @@ impl Store {
         Ok(stored)
     }
 
+    /// The scope's CSRs as they are now (for the `racy-creates` fault's read-modify-write).
+    pub fn snapshot(&self, scope: &Scope) -> HashMap<String, Arc<StoredCsr>> {
+        self.lock().scopes.get(scope).cloned().unwrap_or_default()
+    }
+
+    /// Puts back a scope's CSRs read earlier: whatever changed meanwhile is lost (the
+    /// `racy-creates` fault).
+    pub fn replace(&self, scope: &Scope, csrs: HashMap<String, Arc<StoredCsr>>) {
+        let mut inner = self.lock();
+        inner.scopes.insert(scope.clone(), csrs);
+        inner.total = inner.scopes.values().map(HashMap::len).sum();
+        inner.bytes = inner
+            .scopes
+            .values()
+            .flat_map(HashMap::values)
+            .map(|s| s.bytes)
+            .sum();
+    }
+
+    /// The scope holding `id`, whichever it is (the `delete-ignores-scope` fault).
+    pub fn scope_of(&self, id: &str) -> Option<Scope> {
+        self.lock()
+            .scopes
+            .iter()
+            .find(|(_, csrs)| csrs.contains_key(id))
+            .map(|(scope, _)| scope.clone())
+    }
+
     pub fn get(&self, scope: &Scope, id: &str) -> Option<Arc<StoredCsr>> {
         self.lock().scopes.get(scope)?.get(id).cloned()
     }

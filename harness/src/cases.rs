@@ -648,6 +648,11 @@ pub fn load_dir(dir: &Path) -> (Vec<Case>, Vec<LoadError>) {
         });
         return (cases, errors);
     }
+    // Generated properties are declared apart, in their own format.
+    files.retain(|p| {
+        p.file_name()
+            .is_none_or(|n| n != crate::generate::declare::FILE_NAME)
+    });
     files.sort();
     let mut fixture_names = HashSet::new();
     for file in files {

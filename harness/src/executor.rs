@@ -2,6 +2,7 @@
 //! polite retries on 429. Everything it returns is data; transport trouble is an error value,
 //! never a panic.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::model::{Body, Credentials, Exchange, HeaderValue, Request, Response};
@@ -29,6 +30,8 @@ pub struct ExecutorConfig {
 pub struct Executor {
     client: reqwest::Client,
     config: ExecutorConfig,
+    /// Requests put on the wire, retries included, for the run's summary line.
+    sent: AtomicUsize,
 }
 
 /// Why no answer could be judged.
@@ -56,7 +59,11 @@ impl Executor {
             .user_agent(concat!("csr-conformance/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Executor { client, config })
+        Ok(Executor {
+            client,
+            config,
+            sent: AtomicUsize::new(0),
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -65,6 +72,11 @@ impl Executor {
 
     pub fn credentials(&self) -> &Credentials {
         &self.config.credentials
+    }
+
+    /// How many requests were sent so far (each retry counts).
+    pub fn requests_sent(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// Sends a request and records the exchange.
@@ -136,6 +148,7 @@ impl Executor {
             builder = builder.body(bytes);
         }
         let started = Instant::now();
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let mut response = builder.send().await.map_err(|e| self.classify(e, &line))?;
         let status = response.status().as_u16();
         let headers = response

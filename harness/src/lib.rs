@@ -3,6 +3,7 @@
 pub mod cases;
 pub mod checks;
 pub mod executor;
+pub mod generate;
 pub mod model;
 pub mod read_only;
 pub mod record;

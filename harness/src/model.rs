@@ -323,4 +323,7 @@ pub struct Outcome {
     pub duration: Duration,
     /// The seed of a property-generated trial.
     pub seed: Option<u64>,
+    /// Labelled texts a report shows beside the findings, e.g. a generated trial's minimal
+    /// and original inputs and how many cases it ran.
+    pub notes: Vec<(String, String)>,
 }

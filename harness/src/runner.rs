@@ -11,6 +11,8 @@ use libtest_mimic::{Completion, Failed, Trial};
 
 use crate::cases::{self, Case, CaseBody, LoadError, StatusSpec};
 use crate::checks::{self, Operation, envelope};
+use crate::generate::declare::{self, Property};
+use crate::generate::driver;
 use crate::model::{Credentials, Exchange, Finding, HeaderValue, Outcome, Scope, Verdict};
 use crate::report::{junit, text};
 use crate::schemas::Schemas;
@@ -47,14 +49,21 @@ pub struct Cli {
     #[arg(long, conflicts_with = "junit")]
     pub no_junit: bool,
     /// Directory of case files [default: ./cases, else the project's]
-    #[arg(long, value_name = "DIR")]
-    pub cases: Option<PathBuf>,
+    #[arg(long = "cases-dir", value_name = "DIR")]
+    pub cases_dir: Option<PathBuf>,
     /// Directory of JSON Schemas [default: ./schemas, else the project's]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "schemas-dir", value_name = "DIR")]
     pub schemas: Option<PathBuf>,
     /// Seconds to wait for any one answer
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
+    /// The run's seed: generated inputs depend on nothing else [env: CSR_CONFORMANCE_SEED;
+    /// default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Generated cases per property, instead of what cases/properties.toml says
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub cases: Option<u32>,
 
     #[command(flatten)]
     pub libtest: libtest_mimic::Arguments,
@@ -145,13 +154,34 @@ pub fn settings(cli: &Cli, mode: Mode, env: Env) -> Result<Settings, UsageError>
             }
         }
     };
+    let seed = match (
+        cli.seed,
+        env("CSR_CONFORMANCE_SEED").filter(|v| !v.trim().is_empty()),
+    ) {
+        (Some(s), _) => s,
+        (None, Some(v)) => v.trim().parse().map_err(|_| {
+            UsageError(format!(
+                "CSR_CONFORMANCE_SEED={v:?} is not a whole number from 0 to {}",
+                u64::MAX
+            ))
+        })?,
+        (None, None) => random_seed(),
+    };
     Ok(Settings {
         target,
         scopes,
         read_only: cli.read_only,
         strict: cli.strict,
         timeout: Duration::from_secs(cli.timeout.max(1)),
+        seed,
+        cases: cli.cases,
     })
+}
+
+/// A fresh seed (from the operating system's randomness, via a v4 UUID).
+fn random_seed() -> u64 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default())
 }
 
 /// The directory holding `cases/`, `schemas/` and `reports/`: the working directory when it
@@ -217,6 +247,8 @@ pub type AfterRun<'a> = &'a mut dyn FnMut(&Session, &[Outcome]) -> bool;
 
 /// Runs the trials `cli` selects; the process's exit code.
 pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
+    let started = Instant::now();
+    let run_started = time::OffsetDateTime::now_utc();
     let settings = match settings(&cli, mode, &|k| std::env::var(k).ok()) {
         Ok(s) => s,
         Err(UsageError(m)) => {
@@ -225,7 +257,7 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         }
     };
     let root = project_root();
-    let cases_dir = cli.cases.clone().unwrap_or_else(|| root.join("cases"));
+    let cases_dir = cli.cases_dir.clone().unwrap_or_else(|| root.join("cases"));
     let schemas_dir = cli.schemas.clone().unwrap_or_else(|| root.join("schemas"));
     let (cases, mut load_errors) = cases::load_dir(&cases_dir);
     let schemas = Schemas::load_dir(&schemas_dir).map_err(|errors| {
@@ -239,10 +271,23 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     });
     let (cases, invalid) = validate_cases(cases, schemas.as_ref().ok());
     load_errors.extend(invalid);
+    let (properties, property_errors) = declare::load_dir(&cases_dir);
+    load_errors.extend(property_errors);
 
+    let seed = settings.seed;
+    if !cli.libtest.list {
+        eprintln!("csr-conformance: seed {seed}");
+    }
     let session = Arc::new(Session::new(settings, cases, schemas));
     let recorder = Arc::new(Recorder::default());
-    let trials = build_trials(&session, &recorder, &load_errors);
+    let mut trials = build_trials(&session, &recorder, &load_errors);
+    trials.extend(property_trials(
+        &session,
+        &recorder,
+        &properties,
+        trials.len(),
+        run_started,
+    ));
     let conclusion = libtest_mimic::run(&cli.libtest, trials);
     let outcomes = recorder.take();
     let after_ok = after.is_none_or(|f| f(&session, &outcomes));
@@ -280,6 +325,7 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
                 ),
                 ("read_only".into(), session.settings.read_only.to_string()),
                 ("strict".into(), session.settings.strict.to_string()),
+                ("seed".into(), seed.to_string()),
             ],
             timestamp: time::OffsetDateTime::now_utc(),
         };
@@ -294,6 +340,10 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             }
         }
     }
+    if !cli.libtest.list {
+        let (sent, generated) = session.requests_sent();
+        println!("{}", summary(sent, generated, started.elapsed(), seed));
+    }
     if conclusion.has_failed() || !cleanup_problems.is_empty() || !after_ok {
         match mode {
             Mode::Binary => ExitCode::from(1),
@@ -302,6 +352,56 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The run's last line, for CI to read: `csr-conformance: N requests (G generated) in T s, seed S`.
+pub fn summary(requests: usize, generated: usize, elapsed: Duration, seed: u64) -> String {
+    format!(
+        "csr-conformance: {requests} requests ({generated} generated) in {:.2} s, seed {seed}",
+        elapsed.as_secs_f64()
+    )
+}
+
+/// One trial per declared property and scope: `property::<scope>::<name>`.
+fn property_trials(
+    session: &Arc<Session>,
+    recorder: &Arc<Recorder>,
+    properties: &[Property],
+    first_index: usize,
+    run_started: time::OffsetDateTime,
+) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for (si, scope) in session.settings.scopes.iter().enumerate() {
+        let kind = match scope {
+            Scope::Account(_) => cases::ScopeKind::Account,
+            Scope::Zone(_) => cases::ScopeKind::Zone,
+        };
+        for property in properties.iter().filter(|p| p.scopes.contains(&kind)) {
+            let name = format!("property::{}::{}", scope.label(), property.name);
+            let index = first_index + trials.len();
+            let (session, recorder, property) =
+                (session.clone(), recorder.clone(), property.clone());
+            let trial_name = name.clone();
+            trials.push(
+                Trial::ignorable_test(name, move || {
+                    let outcome =
+                        driver::run_property(&session, si, &property, &trial_name, run_started);
+                    let result = match &outcome.verdict {
+                        Verdict::Pass => Ok(Completion::Completed),
+                        Verdict::Skipped(r) => Ok(Completion::ignored_with(r)),
+                        _ => Err(Failed::from(text::failure_text(
+                            &outcome,
+                            &session.base_url().unwrap_or_default(),
+                        ))),
+                    };
+                    recorder.push(index, outcome);
+                    result
+                })
+                .with_kind("generated"),
+            );
+        }
+    }
+    trials
 }
 
 /// Checks what loading cannot: that every template name a case uses means something, and that
@@ -431,6 +531,7 @@ fn build_trials(
                     exchanges: Vec::new(),
                     duration: Duration::ZERO,
                     seed: None,
+                    notes: Vec::new(),
                 },
             );
             Err(Failed::from(message))
@@ -472,7 +573,10 @@ fn build_trials(
                 let trial_name = name.clone();
                 trials.push(Trial::ignorable_test(name, move || {
                     let started = Instant::now();
-                    let run = session.run(si, ci);
+                    let run = {
+                        let _scope = session.scope_shared(si);
+                        session.run(si, ci)
+                    };
                     let (verdict, exchanges) = judge(family, &run, &session);
                     let outcome = Outcome {
                         name: trial_name,
@@ -481,6 +585,7 @@ fn build_trials(
                         exchanges,
                         duration: started.elapsed(),
                         seed: None,
+                        notes: Vec::new(),
                     };
                     let result = match &outcome.verdict {
                         Verdict::Pass => Ok(Completion::Completed),
@@ -500,7 +605,7 @@ fn build_trials(
 }
 
 /// The values of the credentials a request carried, to be sure none comes back.
-fn secrets_sent(ex: &Exchange, creds: &Credentials) -> Vec<String> {
+pub(crate) fn secrets_sent(ex: &Exchange, creds: &Credentials) -> Vec<String> {
     ex.request
         .headers
         .iter()
@@ -667,6 +772,31 @@ mod tests {
         );
         let s = settings(&cli(&[]), Mode::TestTarget, &vars).unwrap();
         assert!(matches!(s.target, TargetSpec::Embedded));
+    }
+
+    #[test]
+    fn one_seed_per_run_from_the_flag_the_environment_or_chance() {
+        let vars = env(&[("CSR_CONFORMANCE_SEED", "77")]);
+        let s = |args: &[&str], vars: &dyn Fn(&str) -> Option<String>| {
+            settings(&cli(args), Mode::TestTarget, vars)
+        };
+        assert_eq!(s(&["--seed", "5"], &vars).unwrap().seed, 5);
+        assert_eq!(s(&[], &vars).unwrap().seed, 77);
+        let bad = env(&[("CSR_CONFORMANCE_SEED", "soon")]);
+        assert!(s(&[], &bad).unwrap_err().0.contains("CSR_CONFORMANCE_SEED"));
+        let a = s(&[], &env(&[])).unwrap().seed;
+        let b = s(&[], &env(&[])).unwrap().seed;
+        assert_ne!(a, b, "random when not given");
+        assert_eq!(s(&["--cases", "9"], &env(&[])).unwrap().cases, Some(9));
+        assert!(Cli::try_parse_from(["csr-conformance", "--cases", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_summary_line_has_the_form_ci_reads() {
+        assert_eq!(
+            summary(1234, 1000, Duration::from_millis(2346), 42),
+            "csr-conformance: 1234 requests (1000 generated) in 2.35 s, seed 42"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! case's exchanges (each case runs once, whichever trial asks first), and the CSRs to clean up.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -10,7 +11,7 @@ use tokio::runtime::Runtime;
 
 use crate::cases::{AuthMode, BodyTemplate, Builtin, Case, CaseBody, Step};
 use crate::checks::{self, Operation, expect};
-use crate::executor::{Executor, ExecutorConfig};
+use crate::executor::{Executor, ExecutorConfig, TransportError};
 use crate::model::{Body, Credentials, Exchange, Finding, HeaderValue, Request, Scope, SecretRef};
 use crate::read_only;
 use crate::schemas::Schemas;
@@ -34,6 +35,10 @@ pub struct Settings {
     pub read_only: bool,
     pub strict: bool,
     pub timeout: Duration,
+    /// The run's one seed: every generated trial derives its inputs from it.
+    pub seed: u64,
+    /// `--cases N`: generated cases per property, instead of what the property file says.
+    pub cases: Option<u32>,
 }
 
 /// What running a case produced.
@@ -63,6 +68,10 @@ pub struct Session {
     listings: Vec<OnceLock<Result<Vec<Value>, String>>>,
     created: Arc<Mutex<Vec<(Scope, String)>>>,
     run_id: String,
+    /// Per scope: trials that need the scope to themselves (model-based sequences, which
+    /// count every CSR in it) hold it exclusively; every other trial holds it shared.
+    scope_locks: Vec<RwLock<()>>,
+    generated: AtomicUsize,
 }
 
 /// Ids of the scopes the embedded emulator is exercised under.
@@ -86,6 +95,7 @@ impl Session {
             .map(|_| cases.iter().map(|_| OnceLock::new()).collect())
             .collect();
         let listings = settings.scopes.iter().map(|_| OnceLock::new()).collect();
+        let scope_locks = settings.scopes.iter().map(|_| RwLock::new(())).collect();
         Session {
             settings,
             cases,
@@ -95,7 +105,80 @@ impl Session {
             listings,
             created: Arc::new(Mutex::new(Vec::new())),
             run_id: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
+            scope_locks,
+            generated: AtomicUsize::new(0),
         }
+    }
+
+    /// Holds scope `scope_idx` shared: other shared holders run alongside.
+    pub fn scope_shared(&self, scope_idx: usize) -> RwLockReadGuard<'_, ()> {
+        self.scope_locks[scope_idx]
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Holds scope `scope_idx` alone: no other trial sends requests to it meanwhile.
+    pub fn scope_exclusive(&self, scope_idx: usize) -> RwLockWriteGuard<'_, ()> {
+        self.scope_locks[scope_idx]
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Requests sent so far, and how many of them generated trials sent.
+    pub fn requests_sent(&self) -> (usize, usize) {
+        let total = self
+            .live
+            .get()
+            .and_then(|l| l.as_ref().ok())
+            .map_or(0, |l| l.executor.requests_sent());
+        (total, self.generated.load(Ordering::Relaxed))
+    }
+
+    /// Sends a generated request and remembers what it created, for cleanup.
+    pub fn send_generated(&self, request: &Request) -> Result<Exchange, TransportError> {
+        let live = self
+            .live()
+            .map_err(|e| TransportError::Other(request.line(), e))?;
+        self.generated.fetch_add(1, Ordering::Relaxed);
+        let ex = live.rt.block_on(live.executor.send(request))?;
+        self.track_created(&ex);
+        Ok(ex)
+    }
+
+    /// Sends generated requests all at once (a concurrency burst); answers in request order.
+    pub fn send_generated_together(
+        &self,
+        requests: &[Request],
+    ) -> Result<Vec<Exchange>, TransportError> {
+        let live = self
+            .live()
+            .map_err(|e| TransportError::Other("a burst".into(), e))?;
+        self.generated.fetch_add(requests.len(), Ordering::Relaxed);
+        let results = live.rt.block_on(async {
+            let handles: Vec<_> = requests
+                .iter()
+                .cloned()
+                .map(|r| {
+                    let executor = live.executor.clone();
+                    tokio::spawn(async move { executor.send(&r).await })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for (h, r) in handles.into_iter().zip(requests) {
+                out.push(
+                    h.await
+                        .unwrap_or_else(|e| Err(TransportError::Other(r.line(), e.to_string()))),
+                );
+            }
+            out
+        });
+        let mut exchanges = Vec::new();
+        for r in results {
+            let ex = r?;
+            self.track_created(&ex);
+            exchanges.push(ex);
+        }
+        Ok(exchanges)
     }
 
     /// The target connection, started on first call.
@@ -302,7 +385,7 @@ impl Session {
                 return false;
             }
         };
-        self.track_created(scope_idx, &exchange);
+        self.track_created(&exchange);
 
         let mut stop = None;
         let resolved = {
@@ -594,14 +677,24 @@ impl Session {
             .ok_or_else(|| Stop::Skip("--read-only and the scope has no CSR to read".into()))
     }
 
-    fn track_created(&self, scope_idx: usize, ex: &Exchange) {
+    /// Remembers a CSR `ex` created (or forgets one it deleted), under the scope its path
+    /// names, so that the end of the run, or Ctrl-C, deletes whatever is left: also what a
+    /// write under a foreign scope created.
+    fn track_created(&self, ex: &Exchange) {
         if !(200..300).contains(&ex.response.status) {
             return;
         }
-        let Some((op, _)) = checks::classify(&ex.request.method, &ex.request.path) else {
+        let Some((op, kind)) = checks::classify(&ex.request.method, &ex.request.path) else {
             return;
         };
-        let scope = &self.settings.scopes[scope_idx];
+        let Some(scope_id) = ex.request.path.trim_matches('/').split('/').nth(1) else {
+            return;
+        };
+        let scope = match kind {
+            crate::cases::ScopeKind::Account => Scope::Account(scope_id.to_string()),
+            crate::cases::ScopeKind::Zone => Scope::Zone(scope_id.to_string()),
+        };
+        let scope = &scope;
         let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
         match op {
             Operation::Create => {
@@ -659,7 +752,7 @@ impl Session {
         let send = |request: Request, run: &mut CaseRun| -> Option<Exchange> {
             match live.rt.block_on(live.executor.send(&request)) {
                 Ok(ex) => {
-                    self.track_created(scope_idx, &ex);
+                    self.track_created(&ex);
                     run.exchanges.push(ex.clone());
                     Some(ex)
                 }
@@ -912,7 +1005,7 @@ fn scope_kind(scope: &Scope) -> crate::cases::ScopeKind {
 }
 
 /// A scope of the same kind that this run was not given: nothing created here may show there.
-fn foreign(scope: &Scope) -> Scope {
+pub fn foreign(scope: &Scope) -> Scope {
     let id = if scope.id() == "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f" {
         "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
     } else {

@@ -189,7 +189,7 @@ fn a_recording_of_the_embedded_emulator_replays_and_catches_drift() {
 
     // Replayed against a fresh emulator, with its own credentials: everything passes.
     let target = emulator();
-    let run = run_harness(&target.base_url(), &d, &["--cases", path(&out_dir)]);
+    let run = run_harness(&target.base_url(), &d, &["--cases-dir", path(&out_dir)]);
     assert_passed(&run, 100);
 
     // A server whose answers differ in one stable field fails on that field, naming the
@@ -198,7 +198,7 @@ fn a_recording_of_the_embedded_emulator_replays_and_catches_drift() {
     let run = run_harness(
         &drifted.base_url(),
         &drifted.creds(),
-        &["--cases", path(&out_dir), "--skip", "huge_body"],
+        &["--cases-dir", path(&out_dir), "--skip", "huge_body"],
     );
     assert_eq!(run.code, 1, "{}", run.summary());
     run.assert_fired("recorded-behaviour::", "", "expect.json");
@@ -215,7 +215,7 @@ fn a_recording_of_the_embedded_emulator_replays_and_catches_drift() {
     let run = run_harness(
         &broken.base_url(),
         &broken.creds(),
-        &["--cases", path(&out_dir), "--skip", "huge_body"],
+        &["--cases-dir", path(&out_dir), "--skip", "huge_body"],
     );
     assert_eq!(run.code, 1, "{}", run.summary());
     run.assert_fired("recorded-fixtures::", "", "expect.format");
@@ -255,14 +255,14 @@ fn a_recording_of_one_correct_server_passes_against_the_other() {
     let run = run_harness(
         &target.base_url(),
         &d,
-        &["--cases", path(&from_independent)],
+        &["--cases-dir", path(&from_independent)],
     );
     assert_passed(&run, 100);
     // ... and under --read-only, where what writes is skipped with a reason, never failed.
     let run = run_harness(
         &target.base_url(),
         &d,
-        &["--cases", path(&from_independent), "--read-only"],
+        &["--cases-dir", path(&from_independent), "--read-only"],
     );
     assert_passed(&run, 20);
     assert!(
@@ -283,7 +283,7 @@ fn a_recording_of_one_correct_server_passes_against_the_other() {
     let run = run_harness(
         &server.base_url,
         &d,
-        &["--cases", path(&from_emulator), "--strict"],
+        &["--cases-dir", path(&from_emulator), "--strict"],
     );
     assert_passed(&run, 100);
 }
@@ -386,12 +386,12 @@ fn a_chrome_capture_imports_into_cases_that_pass_against_correct_servers() {
     let d = Creds::emulator_defaults();
     let target = emulator();
     assert_passed(
-        &run_harness(&target.base_url(), &d, &["--cases", path(&dir)]),
+        &run_harness(&target.base_url(), &d, &["--cases-dir", path(&dir)]),
         8,
     );
     let server = independent();
     assert_passed(
-        &run_harness(&server.base_url, &d, &["--cases", path(&dir)]),
+        &run_harness(&server.base_url, &d, &["--cases-dir", path(&dir)]),
         8,
     );
 }
@@ -421,7 +421,7 @@ fn a_mitmproxy_capture_with_compressed_and_missing_bodies_imports_and_passes() {
     let d = Creds::emulator_defaults();
     let target = emulator();
     assert_passed(
-        &run_harness(&target.base_url(), &d, &["--cases", path(&dir)]),
+        &run_harness(&target.base_url(), &d, &["--cases-dir", path(&dir)]),
         4,
     );
 }

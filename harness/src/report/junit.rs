@@ -22,7 +22,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::model::{Body, Exchange, Finding, HeaderValue, Outcome, Request, Response, Verdict};
 use crate::report::repro::percent_encode;
-use crate::report::text::{exchange_line, failure_text, summary_line};
+use crate::report::text::{exchange_line, failure_text, reproduce_line, summary_line};
 
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -217,9 +217,12 @@ fn write_case<W: Write>(
 /// needs to see what was actually exercised.
 fn system_out(outcome: &Outcome) -> String {
     let mut lines: Vec<String> = outcome.exchanges.iter().map(exchange_line).collect();
+    if matches!(outcome.verdict, Verdict::Pass | Verdict::Skipped(_)) {
+        lines.extend(outcome.notes.iter().map(|(k, v)| format!("{k}: {v}")));
+    }
     if let Some(seed) = outcome.seed {
         lines.push(format!("seed: {seed}"));
-        lines.push(format!("reproduce with: CSR_SEED={seed}"));
+        lines.push(reproduce_line(seed, &outcome.name));
     }
     lines.join("\n")
 }
@@ -424,6 +427,7 @@ impl Sanitizer {
                 .collect(),
             duration: o.duration,
             seed: o.seed,
+            notes: o.notes.iter().map(|(k, v)| (t(k), t(v))).collect(),
         }
     }
 
@@ -607,6 +611,7 @@ mod tests {
             exchanges: vec![],
             duration: Duration::from_millis(millis),
             seed: None,
+            notes: Vec::new(),
         }
     }
 
@@ -871,7 +876,7 @@ mod tests {
         );
         assert!(
             xml.contains(
-                "<system-out>POST /zones/z1/custom_csrs?page=1 -&gt; 200 (15 ms)\nPOST /zones/z1/custom_csrs?page=1 -&gt; 400 (15 ms)\nseed: 987654321\nreproduce with: CSR_SEED=987654321</system-out>"
+                "<system-out>POST /zones/z1/custom_csrs?page=1 -&gt; 200 (15 ms)\nPOST /zones/z1/custom_csrs?page=1 -&gt; 400 (15 ms)\nseed: 987654321\nreproduce with: csr-conformance --seed 987654321 --exact 'pem::zone::fixtures.rsa_full' (same target and scope options)</system-out>"
             ),
             "{xml}"
         );

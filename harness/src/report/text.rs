@@ -44,11 +44,26 @@ pub fn failure_text(outcome: &Outcome, base_url: &str) -> String {
         }
     }
 
+    for (label, text) in &outcome.notes {
+        field(&mut out, label, text);
+    }
+
     if let Some((last, earlier)) = outcome.exchanges.split_last() {
         if !earlier.is_empty() {
-            out.push_str("earlier exchanges:\n");
-            for ex in earlier {
-                let _ = writeln!(out, "  {}", exchange_line(ex));
+            // A generated sequence is reproduced step by step, so every step gets its curl line.
+            let generated = outcome.seed.is_some();
+            out.push_str(if generated {
+                "steps before the last:\n"
+            } else {
+                "earlier exchanges:\n"
+            });
+            for (i, ex) in earlier.iter().enumerate() {
+                if generated {
+                    let _ = writeln!(out, "  {}. {}", i + 1, exchange_line(ex));
+                    let _ = writeln!(out, "     {}", curl_line(base_url, &ex.request));
+                } else {
+                    let _ = writeln!(out, "  {}", exchange_line(ex));
+                }
             }
         }
         exchange_block(&mut out, last, base_url);
@@ -56,13 +71,21 @@ pub fn failure_text(outcome: &Outcome, base_url: &str) -> String {
 
     if let Some(seed) = outcome.seed {
         let _ = writeln!(out, "seed: {seed}");
-        let _ = writeln!(out, "reproduce with: CSR_SEED={seed}");
+        let _ = writeln!(out, "{}", reproduce_line(seed, &outcome.name));
     }
     // A trailing newline would show up as an empty line in libtest's failure section.
     while out.ends_with('\n') {
         out.pop();
     }
     visible(&out)
+}
+
+/// How to run one generated trial again: the same seed gives the same inputs.
+pub fn reproduce_line(seed: u64, trial: &str) -> String {
+    format!(
+        "reproduce with: csr-conformance --seed {seed} --exact {} (same target and scope options)",
+        crate::report::repro::shell_quote(trial)
+    )
 }
 
 /// One line naming what went wrong, for JUnit's `message` attribute and progress output:
@@ -186,6 +209,7 @@ mod tests {
             exchanges,
             duration: Duration::from_millis(30),
             seed,
+            notes: Vec::new(),
         }
     }
 
@@ -231,14 +255,15 @@ finding 2 of 2: envelope.success-matches-status
   pointer:  "" (whole body)
   expected: success=false for 400
   actual:   success=true
-earlier exchanges:
-  GET /zones/z/custom_csrs -> 200 (12 ms)
+steps before the last:
+  1. GET /zones/z/custom_csrs -> 200 (12 ms)
+     curl -sS -X GET 'http://127.0.0.1:9/client/v4/zones/z/custom_csrs' -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" -H 'Content-Type: application/json' --data-raw '{"common_name":"a.example"}'
   request:  POST /zones/z/custom_csrs
   status:   400
   response: {"success":true,\u{1b}[31m"x":1}
   curl:     curl -sS -X POST 'http://127.0.0.1:9/client/v4/zones/z/custom_csrs' -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" -H 'Content-Type: application/json' --data-raw '{"common_name":"a.example"}'
 seed: 42
-reproduce with: CSR_SEED=42"#;
+reproduce with: csr-conformance --seed 42 --exact 'pem::zone::fixtures.rsa_full' (same target and scope options)"#;
         assert_eq!(failure_text(&o, "http://127.0.0.1:9/client/v4"), expected);
     }
 
@@ -266,7 +291,7 @@ reproduce with: CSR_SEED=42"#;
             "{text}"
         );
         assert!(
-            text.ends_with("seed: 7\nreproduce with: CSR_SEED=7"),
+            text.ends_with("seed: 7\nreproduce with: csr-conformance --seed 7 --exact 'pem::zone::fixtures.rsa_full' (same target and scope options)"),
             "{text}"
         );
     }

@@ -103,6 +103,7 @@ pub enum Fault {
 /// A running proxy and the emulator behind it. Dropping it stops both.
 pub struct FaultyProxy {
     addr: SocketAddr,
+    shared: Arc<Shared>,
     stop: Option<watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
     emulator: Option<csr_emulator::Emulator>,
@@ -142,8 +143,11 @@ impl FaultyProxy {
                 .map_err(io::Error::other)?,
             objects: Mutex::default(),
             deleted: Mutex::default(),
+            log: Mutex::default(),
         });
-        let router = axum::Router::new().fallback(handle).with_state(shared);
+        let router = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
         let (stop, mut stopped) = watch::channel(false);
         let listener = {
             let _guard = runtime.enter();
@@ -163,6 +167,7 @@ impl FaultyProxy {
             })?;
         Ok(FaultyProxy {
             addr,
+            shared,
             stop: Some(stop),
             thread: Some(thread),
             emulator: Some(emulator),
@@ -172,6 +177,11 @@ impl FaultyProxy {
     /// `http://127.0.0.1:PORT/client/v4`.
     pub fn base_url(&self) -> String {
         format!("http://{}/client/v4", self.addr)
+    }
+
+    /// Every request the proxy received, in order: method, path with query, and body.
+    pub fn requests(&self) -> Vec<String> {
+        self.shared.log.lock().unwrap().clone()
     }
 
     /// The credentials the emulator behind the proxy accepts.
@@ -200,6 +210,8 @@ struct Shared {
     /// Every CSR object seen in an answer, by id, for the faults that make objects up.
     objects: Mutex<HashMap<String, Value>>,
     deleted: Mutex<HashSet<String>>,
+    /// What arrived, for tests that compare the requests of two runs.
+    log: Mutex<Vec<String>>,
 }
 
 /// A request as it goes upstream.
@@ -329,6 +341,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             return to_response(Answer::failure(400, 10000, &format!("proxy: {e}")));
         }
     };
+    shared.log.lock().unwrap().push(format!(
+        "{} {} {}",
+        parts.method,
+        parts.uri,
+        String::from_utf8_lossy(&body)
+    ));
     let target = parts
         .uri
         .path_and_query()
