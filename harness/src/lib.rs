@@ -3,7 +3,9 @@
 pub mod cases;
 pub mod checks;
 pub mod executor;
+pub mod limits;
 pub mod model;
+pub mod partition;
 pub mod read_only;
 pub mod report;
 pub mod runner;

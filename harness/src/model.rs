@@ -323,4 +323,27 @@ pub struct Outcome {
     pub duration: Duration,
     /// The seed of a property-generated trial.
     pub seed: Option<u64>,
+    /// Earlier attempts that did not pass, when `--retries` ran the trial again: with a pass
+    /// as the verdict, the trial is flaky.
+    pub retries: Vec<Attempt>,
+    /// Every wait for a 429's Retry-After, one line each.
+    pub waits: Vec<String>,
+}
+
+impl Outcome {
+    /// Passed, but only after failing: reported apart from a plain pass.
+    pub fn is_flaky(&self) -> bool {
+        matches!(self.verdict, Verdict::Pass) && !self.retries.is_empty()
+    }
+}
+
+/// An attempt at a trial that did not pass and was run again (`--retries`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// An error (could not judge) rather than a failure (contract broken).
+    pub error: bool,
+    /// One line: what went wrong.
+    pub summary: String,
+    /// The attempt's whole report text: findings, exchange, curl line.
+    pub details: String,
 }

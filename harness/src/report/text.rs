@@ -54,6 +54,9 @@ pub fn failure_text(outcome: &Outcome, base_url: &str) -> String {
         exchange_block(&mut out, last, base_url);
     }
 
+    for wait in &outcome.waits {
+        let _ = writeln!(out, "rate limited: {wait}");
+    }
     if let Some(seed) = outcome.seed {
         let _ = writeln!(out, "seed: {seed}");
         let _ = writeln!(out, "reproduce with: CSR_SEED={seed}");
@@ -186,6 +189,8 @@ mod tests {
             exchanges,
             duration: Duration::from_millis(30),
             seed,
+            retries: vec![],
+            waits: vec![],
         }
     }
 
