@@ -50,6 +50,19 @@ pub struct RunArgs {
     pub partition: Option<crate::partition::Partition>,
 }
 
+/// Whether `base_url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Shared by every request of a run.
 pub struct Limits {
     in_flight: Semaphore,
@@ -241,6 +254,25 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn only_this_machine_is_loopback() {
+        for local in [
+            "http://127.0.0.1:4010",
+            "http://localhost/client/v4",
+            "https://127.8.0.1",
+            "http://[::1]:80/",
+        ] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in [
+            "https://api.cloudflare.com/client/v4",
+            "http://10.0.0.1",
+            "nonsense",
+        ] {
+            assert!(!is_loopback(remote), "{remote}");
+        }
     }
 
     #[test]

@@ -288,7 +288,12 @@ pub fn main(mode: Mode) -> ExitCode {
     load_errors.extend(invalid);
 
     let started = Instant::now();
-    let remote = matches!(settings.target, TargetSpec::Remote { .. });
+    // Only a target on another machine is paced by default: the embedded emulator and local
+    // mocks are there to be run fast.
+    let remote = match &settings.target {
+        TargetSpec::Remote { base_url, .. } => !limits::is_loopback(base_url),
+        TargetSpec::Embedded => false,
+    };
     let concurrency = cli
         .run
         .concurrency
@@ -632,12 +637,12 @@ fn judge(family: Family, run: &CaseRun, session: &Session) -> (Verdict, Vec<Exch
         };
         return (verdict, run.exchanges.clone());
     }
-    if run.exchanges.is_empty() {
+    if run.exchanges.is_empty() || run.unjudgeable {
         let why = run
             .error
             .clone()
             .unwrap_or_else(|| "no request was made".into());
-        return (Verdict::Error(why), Vec::new());
+        return (Verdict::Error(why), run.exchanges.clone());
     }
     let schemas = match (family, &session.schemas) {
         (Family::Schema, Err(e)) => {

@@ -47,6 +47,9 @@ pub struct CaseRun {
     pub vars: HashMap<String, Value>,
     /// Every wait for a 429's Retry-After, one line each.
     pub waits: Vec<String>,
+    /// The last answer could not be judged at all (a redirect, a success that is not JSON):
+    /// `error` says why, for every check family.
+    pub unjudgeable: bool,
 }
 
 /// The connection to a target, made on first use so that `--list` touches nothing.
@@ -321,6 +324,7 @@ impl Session {
         self.track_created(scope_idx, &exchange);
         if let Some(why) = unjudgeable(&exchange) {
             run.error = Some(why);
+            run.unjudgeable = true;
             run.exchanges.push(exchange);
             return false;
         }
@@ -699,6 +703,7 @@ impl Session {
                     run.exchanges.push(ex.clone());
                     if let Some(why) = unjudgeable(&ex) {
                         run.error = Some(why);
+                        run.unjudgeable = true;
                         return None;
                     }
                     Some(ex)
@@ -902,8 +907,10 @@ fn unjudgeable(ex: &Exchange) -> Option<String> {
             r.header("location").unwrap_or("nowhere")
         ));
     }
+    // serde_json skips over the bytes of strings it ignores, so UTF-8 is checked first.
     if (200..300).contains(&r.status)
-        && serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).is_err()
+        && (std::str::from_utf8(&r.body).is_err()
+            || serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).is_err())
     {
         let what = if std::str::from_utf8(&r.body).is_err() {
             "is not UTF-8"
