@@ -7,12 +7,15 @@
 #   3. the ratios the targets are stated in.
 # Arguments are passed to the harness, e.g. `bash bench/run.sh --cases 10000` once the
 # generator's flag exists. Installs wrk with apt-get if it is missing; Prism comes from
-# `bash .ci/install` (skipped, and said so, without it). Tunables: DURATION (10), WARMUP (2).
+# `bash .ci/install` (skipped, and said so, without it). Each wrk figure is the median of ROUNDS
+# runs, the servers taking turns, so that a burst of other work on the machine moves one round,
+# not the result. Tunables: DURATION (5 s per run), ROUNDS (3), WARMUP (1 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=${DURATION:-10}
-warmup=${WARMUP:-2}
+duration=${DURATION:-5}
+rounds=${ROUNDS:-3}
+warmup=${WARMUP:-1}
 token=Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY
 zone=023e105f4ecef8ad9ca31a8372d0c353
 
@@ -52,14 +55,19 @@ p99_ms() {
 }
 rps() { awk '/^Requests\/sec/ {printf "%.0f", $2}' "$1"; }
 
-# GET url with auth headers, 1 thread, 32 connections.
+# GET url with auth headers, 1 thread, 32 connections; round $3 of server $1.
 load() {
-  local name=$1 url=$2
+  local name=$1 url=$2 round=$3
   wrk -t1 -c32 -d"${warmup}s" -H "Authorization: Bearer $token" "$url" >/dev/null 2>&1 || true
-  wrk -t1 -c32 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$url" >"$work/$name.wrk" 2>&1
-  if grep -q "Non-2xx" "$work/$name.wrk"; then
-    echo "warning: $name answered non-2xx statuses: $(grep Non-2xx "$work/$name.wrk")" >&2
+  wrk -t1 -c32 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$url" >"$work/$name.$round.wrk" 2>&1
+  if grep -q "Non-2xx" "$work/$name.$round.wrk"; then
+    echo "warning: $name answered non-2xx statuses: $(grep Non-2xx "$work/$name.$round.wrk")" >&2
   fi
+}
+
+# The median over the rounds of server $1 of figure $2 (rps or p99_ms).
+median() {
+  for f in "$work/$1".*.wrk; do "$2" "$f"; echo; done | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
 # 1. The harness against its embedded emulator.
@@ -82,13 +90,11 @@ id=$(curl -sf -X POST "$emu/zones/$zone/custom_csrs" -H "Authorization: Bearer $
 [ -n "$id" ] || { echo "could not create the CSR the benchmark reads" >&2; exit 1; }
 get_path="/zones/$zone/custom_csrs/$id"
 curl -sf "$emu$get_path" -H "Authorization: Bearer $token" >"$work/body.json"
-load emulator "$emu$get_path"
 
 # 2b. The fixed-body server, answering exactly the emulator's bytes.
 target/release/examples/fixed_body 127.0.0.1:0 "$work/body.json" >"$work/fixed.out" 2>&1 &
 pids+=($!)
 fixed=$(listening "$work/fixed.out")
-load fixed "$fixed$get_path"
 
 # 2c. Prism on the Custom CSR spec.
 prism=.ci/node/node_modules/.bin/prism
@@ -101,13 +107,19 @@ if [ -x "$prism" ]; then
     curl -s -o /dev/null "http://127.0.0.1:$port$get_path" -H "Authorization: Bearer $token" && { have_prism=yes; break; }
     sleep 0.1
   done
-  [ "$have_prism" = yes ] && load prism "http://127.0.0.1:$port$get_path"
 else
   echo "Prism is not installed (bash .ci/install): its figures are left out" >&2
 fi
 
-emu_rps=$(rps "$work/emulator.wrk"); emu_p99=$(p99_ms "$work/emulator.wrk")
-fix_rps=$(rps "$work/fixed.wrk"); fix_p99=$(p99_ms "$work/fixed.wrk")
+echo "measuring: $rounds rounds of ${duration} s per server..." >&2
+for round in $(seq "$rounds"); do
+  load emulator "$emu$get_path" "$round"
+  load fixed "$fixed$get_path" "$round"
+  if [ "$have_prism" = yes ]; then load prism "http://127.0.0.1:$port$get_path" "$round"; fi
+done
+
+emu_rps=$(median emulator rps); emu_p99=$(median emulator p99_ms)
+fix_rps=$(median fixed rps); fix_p99=$(median fixed p99_ms)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 echo
@@ -116,15 +128,15 @@ echo "exchanges checked:        $exchanges in $seconds s"
 echo "checked exchanges/s:      $per_sec"
 echo "peak RSS:                 $((rss_kib / 1024)) MiB"
 echo
-echo "== wrk GET, 1 thread, 32 connections, ${duration} s        requests/s     p99 (ms)"
+echo "== wrk GET, 1 thread, 32 connections, median of $rounds x ${duration} s  requests/s     p99 (ms)"
 printf "%-45s %12s %12s\n" "emulator" "$emu_rps" "$emu_p99"
 printf "%-45s %12s %12s\n" "fixed-body axum server (the limit)" "$fix_rps" "$fix_p99"
 if [ "$have_prism" = yes ]; then
-  pr_rps=$(rps "$work/prism.wrk"); pr_p99=$(p99_ms "$work/prism.wrk")
+  pr_rps=$(median prism rps); pr_p99=$(median prism p99_ms)
   printf "%-45s %12s %12s\n" "Prism" "$pr_rps" "$pr_p99"
 fi
 echo
 echo "== ratios (targets: >= 25x Prism, >= 0.90 of fixed-body rate, p99 <= 1.5x fixed-body)"
-[ "$have_prism" = yes ] && echo "emulator / Prism rate:        $(ratio "$emu_rps" "$pr_rps")x"
+if [ "$have_prism" = yes ]; then echo "emulator / Prism rate:        $(ratio "$emu_rps" "$pr_rps")x"; fi
 echo "emulator / fixed-body rate:   $(ratio "$emu_rps" "$fix_rps")"
 echo "emulator / fixed-body p99:    $(ratio "$emu_p99" "$fix_p99")"
