@@ -394,6 +394,79 @@ mod tests {
         assert!(matches!(e, TransportError::Timeout(..)), "{e}");
     }
 
+    /// A server that sends `head` and then neither more nor closes, for as long as `hold`.
+    fn stall_after(head: &'static [u8], hold: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(head);
+            std::thread::sleep(hold);
+        });
+        url
+    }
+
+    #[test]
+    fn the_timeout_covers_the_body_too() {
+        let url = stall_after(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\"",
+            Duration::from_secs(5),
+        );
+        // Without a timeout over the body this would end as a cut-off body when the server
+        // gives up after 5 s, not as a timeout.
+        let e = rt()
+            .block_on(executor(url, 300).send(&get("/x")))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::Timeout(..)), "{e}");
+    }
+
+    #[test]
+    fn a_declared_length_over_the_cap_is_refused_before_reading() {
+        let url = stall_after(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n",
+            Duration::from_secs(5),
+        );
+        // Refused at once, not after waiting for a body that never comes.
+        let e = rt()
+            .block_on(executor(url, 3000).send(&get("/x")))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::TooLarge(..)), "{e}");
+    }
+
+    #[test]
+    fn the_breaker_and_the_stop_refuse_without_sending() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let limits = Arc::new(Limits::unbounded());
+        let ex = executor(format!("http://127.0.0.1:{port}"), 2000).with_limits(limits.clone());
+        let rt = rt();
+        for _ in 0..crate::limits::BREAKER_THRESHOLD {
+            let e = rt.block_on(ex.send(&get("/x"))).unwrap_err();
+            assert!(matches!(e, TransportError::Connect(..)), "{e}");
+        }
+        let e = rt.block_on(ex.send(&get("/y"))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("GET /y not answered: the target stopped answering"),
+            "{e}"
+        );
+        let fresh = Arc::new(Limits::unbounded());
+        fresh.stop.trip("deadline");
+        let ex = executor(format!("http://127.0.0.1:{port}"), 2000).with_limits(fresh);
+        let e = rt.block_on(ex.send(&get("/z"))).unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::NotSent("GET /z".into(), "deadline".into())
+        );
+    }
+
     #[test]
     fn garbage_and_resets_are_errors() {
         let url = serve_raw(vec![b"this is not http\r\n\r\n"]);
@@ -444,8 +517,15 @@ mod tests {
             b"HTTP/1.1 429 Too Many\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         ]);
-        let ex = rt().block_on(executor(url, 2000).send(&get("/x"))).unwrap();
+        let mut waits = Vec::new();
+        let ex = rt()
+            .block_on(executor(url, 2000).send_noting(&get("/x"), &mut waits))
+            .unwrap();
         assert_eq!(ex.response.status, 200);
+        assert_eq!(
+            waits,
+            ["GET /x answered 429: waited 0 s (Retry-After: 0) and sent it again"]
+        );
     }
 
     #[test]

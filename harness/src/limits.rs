@@ -37,8 +37,8 @@ pub struct RunArgs {
     /// --test-threads is given) [default: 4]
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Requests per second at most; 0 for no limit [default: 3 against --target, no limit
-    /// against the embedded emulator]
+    /// Requests per second at most; 0 for no limit [default: 3 against a --target on another
+    /// machine; no limit against the embedded emulator or a loopback target]
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
     /// Reruns a failed or errored trial up to N times; one that then passes is reported as
