@@ -1,10 +1,11 @@
 //! The router: routes, extractors that turn every rejection into Cloudflare's envelope, and
 //! the handlers of the four operations.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, Query, RawPathParams, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -52,7 +53,7 @@ pub(crate) struct Shared {
     config: Config,
     store: Store,
     /// What `list-deleted` keeps listing after a delete.
-    graveyard: std::sync::Mutex<HashMap<Scope, Vec<Arc<StoredCsr>>>>,
+    graveyard: std::sync::Mutex<std::collections::HashMap<Scope, Vec<Arc<StoredCsr>>>>,
     keys: KeyPool,
     limiter: Option<RateLimiter>,
     preload: Preloader,
@@ -118,11 +119,13 @@ pub fn app(config: Config) -> Router {
 /// Last line of defence: whatever axum or hyper answered on their own (405, 413, a failed
 /// extractor we did not wrap) leaves as Cloudflare's JSON envelope, never as text/plain.
 async fn envelope_guard(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
+    // A clone of the URI shares its bytes: no copy of the path on the way of a success.
+    let uri = req.uri().clone();
     let response = next.run(req).await;
     if response.status().is_success() || response.extensions().get::<Shaped>().is_some() {
         return response;
     }
+    let path = uri.path();
     let status = response.status();
     let error = match status {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
@@ -130,7 +133,7 @@ async fn envelope_guard(req: Request, next: Next) -> Response {
             limit: MAX_BODY_BYTES,
         },
         StatusCode::NOT_FOUND => ApiError::NoRoute {
-            path: route_path(&path),
+            path: route_path(path),
         },
         s if s.is_client_error() => ApiError::InvalidRequest {
             reason: "the request could not be understood".into(),
@@ -207,21 +210,31 @@ impl FromRequestParts<AppState> for CsrPath {
             path: route_path(uri.path()),
         };
         // Undecodable percent-escapes (e.g. invalid UTF-8) cannot name an account or zone.
-        let params = match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
-            Ok(Path(p)) => p,
+        // Borrowed, not deserialised into a map: this runs on every request.
+        let params = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(p) => p,
             Err(_) => return Err(no_route(&parts.uri)),
         };
-        let (kind, id) = match (params.get("account_id"), params.get("zone_id")) {
-            (Some(id), None) => (ScopeKind::Account, id),
-            (None, Some(id)) => (ScopeKind::Zone, id),
-            _ => return Err(no_route(&parts.uri)),
+        let (mut scope_param, mut csr_id) = (None, None);
+        for (key, value) in &params {
+            match key {
+                "account_id" if scope_param.is_none() => {
+                    scope_param = Some((ScopeKind::Account, value))
+                }
+                "zone_id" if scope_param.is_none() => scope_param = Some((ScopeKind::Zone, value)),
+                "custom_csr_id" => csr_id = Some(value),
+                _ => return Err(no_route(&parts.uri)),
+            }
+        }
+        let Some((kind, id)) = scope_param else {
+            return Err(no_route(&parts.uri));
         };
         if !valid_scope_id(id) {
             return Err(no_route(&parts.uri));
         }
         let scope = Scope {
             kind,
-            id: id.clone(),
+            id: id.to_owned(),
         };
         // Credentials were checked by the route layer, so only a caller who may see the scope
         // makes its existing CSRs appear.
@@ -236,8 +249,8 @@ impl FromRequestParts<AppState> for CsrPath {
         if state.0.sdk.is_on() {
             state.0.ensure_example(&scope).await;
         }
-        let custom_csr_id = match params.get("custom_csr_id") {
-            Some(csr_id) if valid_csr_id(csr_id) => Some(csr_id.clone()),
+        let custom_csr_id = match csr_id {
+            Some(csr_id) if valid_csr_id(csr_id) => Some(csr_id.to_owned()),
             Some(_) => return Err(ApiError::InvalidCsrId),
             None => None,
         };
@@ -613,7 +626,29 @@ async fn get_csr(State(state): State<AppState>, path: CsrPath) -> Result<Respons
         .store
         .get(&path.scope, path.custom_csr_id()?)
         .ok_or(ApiError::CsrNotFound)?;
-    Ok(success(StatusCode::OK, &stored.csr, None))
+    let body = stored.served.get_or_init(|| {
+        let envelope = Success {
+            success: true,
+            errors: [],
+            messages: [],
+            result: &stored.csr,
+            result_info: None,
+        };
+        serde_json::to_vec(&envelope)
+            .map(axum::body::Bytes::from)
+            .unwrap_or_default()
+    });
+    if body.is_empty() {
+        return Err(ApiError::Internal);
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.clone(),
+    )
+        .into_response())
 }
 
 async fn delete_csr(State(state): State<AppState>, path: CsrPath) -> Result<Response, ApiError> {

@@ -56,6 +56,9 @@ pub struct StoredCsr {
     private_key_der: Vec<u8>,
     /// Rough heap footprint, for the store's byte cap.
     bytes: usize,
+    /// The body of a get's answer, made on the first get: the object never changes, so later
+    /// gets send these bytes without serialising again.
+    pub served: std::sync::OnceLock<axum::body::Bytes>,
 }
 
 impl StoredCsr {
@@ -85,6 +88,7 @@ impl StoredCsr {
             bytes: text + private_key_der.len() + 256,
             csr,
             private_key_der,
+            served: std::sync::OnceLock::new(),
         }
     }
 }

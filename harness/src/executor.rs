@@ -2,9 +2,11 @@
 //! polite retries on 429. Everything it returns is data; transport trouble is an error value,
 //! never a panic.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::limits::Limits;
 use crate::model::{Body, Credentials, Exchange, HeaderValue, Request, Response};
 
 /// Answers larger than this are cut off and reported as an error: a target that streams
@@ -30,6 +32,9 @@ pub struct ExecutorConfig {
 pub struct Executor {
     client: reqwest::Client,
     config: ExecutorConfig,
+    limits: Arc<Limits>,
+    /// Exchanges completed, for the run's throughput figure.
+    answered: AtomicU64,
     /// Requests put on the wire, retries included, for the run's summary line.
     sent: AtomicUsize,
 }
@@ -47,12 +52,29 @@ pub enum TransportError {
     MissingCredential(&'static str, String),
     #[error("transport error on {0}: {1}")]
     Other(String, String),
+    /// The run stopped (Ctrl-C, deadline) or the target stopped answering (breaker).
+    #[error("{0} not answered: {1}")]
+    NotSent(String, String),
+    /// An answer came, but nothing in it can be judged (a redirect, a success that is not
+    /// JSON): the reason, naming the request.
+    #[error("{0}")]
+    Unjudgeable(String),
+}
+
+impl TransportError {
+    /// Whether the target failed to answer at all (what the breaker counts).
+    fn unanswered(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Timeout(..) | TransportError::Connect(..)
+        )
+    }
 }
 
 impl Executor {
     pub fn new(config: ExecutorConfig) -> Result<Executor, String> {
+        // The timeout of the whole answer, headers and body, is `send_once`'s own.
         let client = reqwest::Client::builder()
-            .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             // A contract test must see a 3xx as it is.
             .redirect(reqwest::redirect::Policy::none())
@@ -62,8 +84,25 @@ impl Executor {
         Ok(Executor {
             client,
             config,
+            limits: Arc::new(Limits::unbounded()),
+            answered: AtomicU64::new(0),
             sent: AtomicUsize::new(0),
         })
+    }
+
+    /// The same executor under the run's limits (in flight, pace, breaker, stop).
+    pub fn with_limits(mut self, limits: Arc<Limits>) -> Executor {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Arc<Limits> {
+        &self.limits
+    }
+
+    /// How many answers came back so far.
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::Relaxed)
     }
 
     pub fn base_url(&self) -> &str {
@@ -81,23 +120,94 @@ impl Executor {
 
     /// Sends a request and records the exchange.
     pub async fn send(&self, request: &Request) -> Result<Exchange, TransportError> {
+        self.send_noting(request, &mut Vec::new()).await
+    }
+
+    /// [`Executor::send`], noting in `waits` every wait for a 429's `Retry-After`.
+    pub async fn send_noting(
+        &self,
+        request: &Request,
+        waits: &mut Vec<String>,
+    ) -> Result<Exchange, TransportError> {
+        if let Some(reason) = self.limits.refusal() {
+            return Err(TransportError::NotSent(request.line(), reason));
+        }
+        self.send_guarded(request, waits, true).await
+    }
+
+    /// Sends even after the run was stopped or the breaker opened: for the cleanup, which the
+    /// caller bounds in time.
+    pub async fn send_regardless(&self, request: &Request) -> Result<Exchange, TransportError> {
+        self.send_guarded(request, &mut Vec::new(), false).await
+    }
+
+    async fn send_guarded(
+        &self,
+        request: &Request,
+        waits: &mut Vec<String>,
+        stoppable: bool,
+    ) -> Result<Exchange, TransportError> {
+        let stop = async {
+            if stoppable {
+                self.limits.stop.stopped().await
+            } else {
+                std::future::pending().await
+            }
+        };
+        tokio::pin!(stop);
         let mut attempt = 0;
         loop {
-            let exchange = self.send_once(request).await?;
+            let exchange = tokio::select! {
+                r = self.send_admitted(request) => r?,
+                reason = &mut stop => return Err(TransportError::NotSent(request.line(), reason)),
+            };
             if exchange.response.status != 429 || attempt >= self.config.retries_on_429 {
                 return Ok(exchange);
             }
-            let wait = exchange
-                .response
-                .header("retry-after")
-                .and_then(|v| v.trim().parse::<u64>().ok())
+            let retry_after = exchange.response.header("retry-after").map(str::trim);
+            let wait = retry_after
+                .and_then(|v| v.parse::<u64>().ok())
                 .map(Duration::from_secs);
-            match wait {
-                Some(w) if w <= MAX_RETRY_AFTER => tokio::time::sleep(w).await,
-                _ => return Ok(exchange),
+            let Some(wait) = wait.filter(|w| *w <= MAX_RETRY_AFTER) else {
+                waits.push(format!(
+                    "{} answered 429 with Retry-After {:?}: not waited for (more than {} s, or no number of seconds)",
+                    request.line(),
+                    retry_after.unwrap_or("(none)"),
+                    MAX_RETRY_AFTER.as_secs()
+                ));
+                return Ok(exchange);
+            };
+            waits.push(format!(
+                "{} answered 429: waited {} s (Retry-After: {}) and sent it again",
+                request.line(),
+                wait.as_secs(),
+                retry_after.unwrap_or_default()
+            ));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                reason = &mut stop => return Err(TransportError::NotSent(request.line(), reason)),
             }
             attempt += 1;
         }
+    }
+
+    /// One request once admitted (in flight, pace), within the timeout, told to the breaker.
+    async fn send_admitted(&self, request: &Request) -> Result<Exchange, TransportError> {
+        let _permit = self.limits.admit().await;
+        let result = match tokio::time::timeout(self.config.timeout, self.send_once(request)).await
+        {
+            Ok(r) => r,
+            Err(_) => Err(TransportError::Timeout(self.config.timeout, request.line())),
+        };
+        match &result {
+            Ok(_) => {
+                self.limits.breaker.answered();
+                self.answered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) if e.unanswered() => self.limits.breaker.unanswered(&e.to_string()),
+            Err(_) => {}
+        }
+        result
     }
 
     async fn send_once(&self, request: &Request) -> Result<Exchange, TransportError> {
@@ -151,6 +261,13 @@ impl Executor {
         self.sent.fetch_add(1, Ordering::Relaxed);
         let mut response = builder.send().await.map_err(|e| self.classify(e, &line))?;
         let status = response.status().as_u16();
+        // Refused before reading when the target says up front that it is too large.
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY as u64)
+        {
+            return Err(TransportError::TooLarge(line));
+        }
         let headers = response
             .headers()
             .iter()
@@ -290,6 +407,79 @@ mod tests {
         assert!(matches!(e, TransportError::Timeout(..)), "{e}");
     }
 
+    /// A server that sends `head` and then neither more nor closes, for as long as `hold`.
+    fn stall_after(head: &'static [u8], hold: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(head);
+            std::thread::sleep(hold);
+        });
+        url
+    }
+
+    #[test]
+    fn the_timeout_covers_the_body_too() {
+        let url = stall_after(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\"",
+            Duration::from_secs(5),
+        );
+        // Without a timeout over the body this would end as a cut-off body when the server
+        // gives up after 5 s, not as a timeout.
+        let e = rt()
+            .block_on(executor(url, 300).send(&get("/x")))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::Timeout(..)), "{e}");
+    }
+
+    #[test]
+    fn a_declared_length_over_the_cap_is_refused_before_reading() {
+        let url = stall_after(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n",
+            Duration::from_secs(5),
+        );
+        // Refused at once, not after waiting for a body that never comes.
+        let e = rt()
+            .block_on(executor(url, 3000).send(&get("/x")))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::TooLarge(..)), "{e}");
+    }
+
+    #[test]
+    fn the_breaker_and_the_stop_refuse_without_sending() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let limits = Arc::new(Limits::unbounded());
+        let ex = executor(format!("http://127.0.0.1:{port}"), 2000).with_limits(limits.clone());
+        let rt = rt();
+        for _ in 0..crate::limits::BREAKER_THRESHOLD {
+            let e = rt.block_on(ex.send(&get("/x"))).unwrap_err();
+            assert!(matches!(e, TransportError::Connect(..)), "{e}");
+        }
+        let e = rt.block_on(ex.send(&get("/y"))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("GET /y not answered: the target stopped answering"),
+            "{e}"
+        );
+        let fresh = Arc::new(Limits::unbounded());
+        fresh.stop.trip("deadline");
+        let ex = executor(format!("http://127.0.0.1:{port}"), 2000).with_limits(fresh);
+        let e = rt.block_on(ex.send(&get("/z"))).unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::NotSent("GET /z".into(), "deadline".into())
+        );
+    }
+
     #[test]
     fn garbage_and_resets_are_errors() {
         let url = serve_raw(vec![b"this is not http\r\n\r\n"]);
@@ -340,8 +530,15 @@ mod tests {
             b"HTTP/1.1 429 Too Many\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         ]);
-        let ex = rt().block_on(executor(url, 2000).send(&get("/x"))).unwrap();
+        let mut waits = Vec::new();
+        let ex = rt()
+            .block_on(executor(url, 2000).send_noting(&get("/x"), &mut waits))
+            .unwrap();
         assert_eq!(ex.response.status, 200);
+        assert_eq!(
+            waits,
+            ["GET /x answered 429: waited 0 s (Retry-After: 0) and sent it again"]
+        );
     }
 
     #[test]

@@ -326,4 +326,27 @@ pub struct Outcome {
     /// Labelled texts a report shows beside the findings, e.g. a generated trial's minimal
     /// and original inputs and how many cases it ran.
     pub notes: Vec<(String, String)>,
+    /// Earlier attempts that did not pass, when `--retries` ran the trial again: with a pass
+    /// as the verdict, the trial is flaky.
+    pub retries: Vec<Attempt>,
+    /// Every wait for a 429's Retry-After, one line each.
+    pub waits: Vec<String>,
+}
+
+impl Outcome {
+    /// Passed, but only after failing: reported apart from a plain pass.
+    pub fn is_flaky(&self) -> bool {
+        matches!(self.verdict, Verdict::Pass) && !self.retries.is_empty()
+    }
+}
+
+/// An attempt at a trial that did not pass and was run again (`--retries`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// An error (could not judge) rather than a failure (contract broken).
+    pub error: bool,
+    /// One line: what went wrong.
+    pub summary: String,
+    /// The attempt's whole report text: findings, exchange, curl line.
+    pub details: String,
 }

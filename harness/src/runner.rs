@@ -13,7 +13,9 @@ use crate::cases::{self, Case, CaseBody, LoadError, StatusSpec};
 use crate::checks::{self, Operation, envelope};
 use crate::generate::declare::{self, Property};
 use crate::generate::driver;
-use crate::model::{Credentials, Exchange, Finding, HeaderValue, Outcome, Scope, Verdict};
+use crate::limits::{self, Limits, Stop};
+use crate::model::{Attempt, Credentials, Exchange, Finding, HeaderValue, Outcome, Scope, Verdict};
+use crate::partition;
 use crate::report::{junit, text};
 use crate::schemas::Schemas;
 use crate::session::{CaseRun, EMBEDDED_ACCOUNT, EMBEDDED_ZONE, Session, Settings, TargetSpec};
@@ -64,6 +66,9 @@ pub struct Cli {
     /// Generated cases per property, instead of what cases/properties.toml says
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub cases: Option<u32>,
+
+    #[command(flatten)]
+    pub run: limits::RunArgs,
 
     #[command(flatten)]
     pub libtest: libtest_mimic::Arguments,
@@ -204,37 +209,112 @@ enum Family {
     Pem,
 }
 
-/// Collects outcomes as trials finish, keyed by trial index so the report keeps trial order.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<(usize, Outcome)>>);
+/// Collects each trial's report as it finishes, already written out as its `<testcase>`, so
+/// memory holds no exchanges once a trial is done; keyed by trial index so the report keeps
+/// trial order.
+struct Recorder {
+    session: Arc<Session>,
+    partition: Option<partition::Partition>,
+    cases: Mutex<Vec<(usize, junit::CaseXml)>>,
+    flaky: Mutex<Vec<String>>,
+    /// The outcomes themselves, kept only when a subcommand's hook needs them (`record`):
+    /// otherwise each is rendered and dropped, so memory does not grow with the exchanges.
+    outcomes: Option<Mutex<Vec<(usize, Outcome)>>>,
+}
 
 impl Recorder {
-    fn push(&self, index: usize, outcome: Outcome) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((index, outcome));
+    fn new(
+        session: Arc<Session>,
+        partition: Option<partition::Partition>,
+        keep_outcomes: bool,
+    ) -> Recorder {
+        Recorder {
+            session,
+            partition,
+            cases: Mutex::default(),
+            flaky: Mutex::default(),
+            outcomes: keep_outcomes.then(Mutex::default),
+        }
     }
 
-    fn take(&self) -> Vec<Outcome> {
-        let mut all = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    fn push(&self, index: usize, outcome: Outcome) {
+        if outcome.is_flaky() {
+            self.flaky
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(outcome.name.clone());
+        }
+        let case = junit::render_case(&outcome, &run_info(&self.session, self.partition));
+        self.cases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((index, case));
+        if let Some(kept) = &self.outcomes {
+            kept.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((index, outcome));
+        }
+    }
+
+    /// The kept outcomes, in trial order (none unless asked for at `new`).
+    fn take_outcomes(&self) -> Vec<Outcome> {
+        let Some(kept) = &self.outcomes else {
+            return Vec::new();
+        };
+        let mut all = std::mem::take(&mut *kept.lock().unwrap_or_else(|p| p.into_inner()));
         all.sort_by_key(|(i, _)| *i);
         all.into_iter().map(|(_, o)| o).collect()
     }
+
+    fn take(&self) -> Vec<junit::CaseXml> {
+        let mut all = std::mem::take(&mut *self.cases.lock().unwrap_or_else(|p| p.into_inner()));
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, c)| c).collect()
+    }
+
+    fn flaky(&self) -> Vec<String> {
+        let mut names = self.flaky.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        names.sort();
+        names
+    }
 }
 
-/// Runs the whole thing; the process's exit code. A first word naming a subcommand goes to
-/// that subcommand, with the rest of the arguments.
-pub fn main(mode: Mode) -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if mode == Mode::Binary {
-        match args.get(1).and_then(|a| a.to_str()) {
-            Some("record") => return crate::record::command::record(&args[2..]),
-            Some("import-har") => return crate::record::command::import_har(&args[2..]),
-            _ => {}
-        }
+/// What the report says about the run as a whole.
+fn run_info(session: &Session, partition: Option<partition::Partition>) -> junit::RunInfo {
+    let mut properties = vec![
+        (
+            "scopes".into(),
+            session
+                .settings
+                .scopes
+                .iter()
+                .map(|s| format!("{}:{}", s.label(), s.id()))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("read_only".into(), session.settings.read_only.to_string()),
+        ("strict".into(), session.settings.strict.to_string()),
+        ("seed".into(), session.settings.seed.to_string()),
+    ];
+    if let Some(p) = partition {
+        properties.push(("partition".into(), p.to_string()));
     }
-    let cli = match Cli::try_parse_from(&args) {
+    junit::RunInfo {
+        name: "csr-conformance".into(),
+        base_url: session.base_url().unwrap_or_default(),
+        target: match &session.settings.target {
+            TargetSpec::Embedded => "embedded emulator".into(),
+            TargetSpec::Remote { base_url, .. } => base_url.clone(),
+        },
+        secrets: session.secrets(),
+        properties,
+        timestamp: time::OffsetDateTime::now_utc(),
+    }
+}
+
+/// Runs the whole thing; the process's exit code. (Subcommands are chosen in `main.rs`.)
+pub fn main(mode: Mode) -> ExitCode {
+    let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
@@ -278,9 +358,41 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     if !cli.libtest.list {
         eprintln!("csr-conformance: seed {seed}");
     }
-    let session = Arc::new(Session::new(settings, cases, schemas));
-    let recorder = Arc::new(Recorder::default());
-    let mut trials = build_trials(&session, &recorder, &load_errors);
+    // Only a target on another machine is paced by default: the embedded emulator and local
+    // mocks are there to be run fast.
+    let remote = match &settings.target {
+        TargetSpec::Remote { base_url, .. } => !limits::is_loopback(base_url),
+        TargetSpec::Embedded => false,
+    };
+    let concurrency = cli
+        .run
+        .concurrency
+        .unwrap_or(limits::DEFAULT_CONCURRENCY)
+        .max(1);
+    let rate = cli
+        .run
+        .rate
+        .or(remote.then_some(limits::DEFAULT_REMOTE_RATE));
+    let limits = Arc::new(Limits::new(concurrency, rate));
+    let deadline = cli.run.deadline.unwrap_or(limits::DEFAULT_DEADLINE_SECS);
+    Stop::trip_after(
+        &limits,
+        Duration::from_secs(deadline),
+        format!("the run's deadline of {deadline} s passed (--deadline)"),
+    );
+    let mut libtest_args = cli.libtest.clone();
+    // Trials block on their requests, so as many run at once as requests may be in flight.
+    if libtest_args.test_threads.is_none() {
+        libtest_args.test_threads = Some(concurrency);
+    }
+
+    let session = Arc::new(Session::new(settings, cases, schemas).with_limits(limits.clone()));
+    let recorder = Arc::new(Recorder::new(
+        session.clone(),
+        cli.run.partition,
+        after.is_some(),
+    ));
+    let mut trials = build_trials(&session, &recorder, &load_errors, cli.run.retries);
     trials.extend(property_trials(
         &session,
         &recorder,
@@ -288,13 +400,32 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         trials.len(),
         run_started,
     ));
-    let conclusion = libtest_mimic::run(&cli.libtest, trials);
-    let outcomes = recorder.take();
-    let after_ok = after.is_none_or(|f| f(&session, &outcomes));
+    let trials = partition::shard(cli.run.partition.as_ref(), &cli.libtest, trials);
+    let conclusion = libtest_mimic::run(&libtest_args, trials);
+    let after_ok = after.is_none_or(|f| f(&session, &recorder.take_outcomes()));
 
     let cleanup_problems = session.cleanup();
     for p in &cleanup_problems {
         eprintln!("csr-conformance: cleanup: {p}");
+    }
+    let flaky = recorder.flaky();
+    if !flaky.is_empty() {
+        eprintln!(
+            "csr-conformance: {} flaky trial(s), failed and then passed on a retry: {}",
+            flaky.len(),
+            flaky.join(", ")
+        );
+    }
+    if let Some(reason) = limits.refusal() {
+        eprintln!("csr-conformance: stopped early: {reason}");
+    }
+    if let Some(live) = session.live_if_started() {
+        let answered = live.executor.answered();
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "csr-conformance: {answered} exchanges checked in {secs:.2} s ({:.0}/s)",
+            answered as f64 / secs.max(1e-9)
+        );
     }
 
     // Under nextest every trial is its own process; its JUnit report is nextest's own.
@@ -304,32 +435,8 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             .junit
             .clone()
             .unwrap_or_else(|| root.join("reports").join("junit.xml"));
-        let run = junit::RunInfo {
-            name: "csr-conformance".into(),
-            base_url: session.base_url().unwrap_or_default(),
-            target: match &session.settings.target {
-                TargetSpec::Embedded => "embedded emulator".into(),
-                TargetSpec::Remote { base_url, .. } => base_url.clone(),
-            },
-            secrets: session.secrets(),
-            properties: vec![
-                (
-                    "scopes".into(),
-                    session
-                        .settings
-                        .scopes
-                        .iter()
-                        .map(|s| format!("{}:{}", s.label(), s.id()))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-                ("read_only".into(), session.settings.read_only.to_string()),
-                ("strict".into(), session.settings.strict.to_string()),
-                ("seed".into(), seed.to_string()),
-            ],
-            timestamp: time::OffsetDateTime::now_utc(),
-        };
-        match junit::write_junit_file(&outcomes, &run, &path) {
+        let header = run_info(&session, cli.run.partition).header();
+        match junit::write_report_file(&recorder.take(), &header, &path) {
             Ok(()) => eprintln!(
                 "csr-conformance: JUnit report written to {}",
                 path.display()
@@ -343,6 +450,13 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     if !cli.libtest.list {
         let (sent, generated) = session.requests_sent();
         println!("{}", summary(sent, generated, started.elapsed(), seed));
+    }
+    if limits
+        .stop
+        .reason()
+        .is_some_and(|r| r == limits::INTERRUPTED)
+    {
+        return ExitCode::from(130);
     }
     if conclusion.has_failed() || !cleanup_problems.is_empty() || !after_ok {
         match mode {
@@ -362,14 +476,15 @@ pub fn summary(requests: usize, generated: usize, elapsed: Duration, seed: u64) 
     )
 }
 
-/// One trial per declared property and scope: `property::<scope>::<name>`.
+/// One trial per declared property and scope: `property::<scope>::<name>`, each its own unit
+/// for `--partition`.
 fn property_trials(
     session: &Arc<Session>,
     recorder: &Arc<Recorder>,
     properties: &[Property],
     first_index: usize,
     run_started: time::OffsetDateTime,
-) -> Vec<Trial> {
+) -> Vec<(String, String, Trial)> {
     let mut trials = Vec::new();
     for (si, scope) in session.settings.scopes.iter().enumerate() {
         let kind = match scope {
@@ -382,23 +497,22 @@ fn property_trials(
             let (session, recorder, property) =
                 (session.clone(), recorder.clone(), property.clone());
             let trial_name = name.clone();
-            trials.push(
-                Trial::ignorable_test(name, move || {
-                    let outcome =
-                        driver::run_property(&session, si, &property, &trial_name, run_started);
-                    let result = match &outcome.verdict {
-                        Verdict::Pass => Ok(Completion::Completed),
-                        Verdict::Skipped(r) => Ok(Completion::ignored_with(r)),
-                        _ => Err(Failed::from(text::failure_text(
-                            &outcome,
-                            &session.base_url().unwrap_or_default(),
-                        ))),
-                    };
-                    recorder.push(index, outcome);
-                    result
-                })
-                .with_kind("generated"),
-            );
+            let trial = Trial::ignorable_test(name.clone(), move || {
+                let outcome =
+                    driver::run_property(&session, si, &property, &trial_name, run_started);
+                let result = match &outcome.verdict {
+                    Verdict::Pass => Ok(Completion::Completed),
+                    Verdict::Skipped(r) => Ok(Completion::ignored_with(r)),
+                    _ => Err(Failed::from(text::failure_text(
+                        &outcome,
+                        &session.base_url().unwrap_or_default(),
+                    ))),
+                };
+                recorder.push(index, outcome);
+                result
+            })
+            .with_kind("generated");
+            trials.push((name.clone(), name, trial));
         }
     }
     trials
@@ -511,31 +625,41 @@ fn may_carry_csr(case: &Case) -> bool {
     }
 }
 
+/// Every trial as (partition unit, name, trial): the unit of a case's trials is its case trial's
+/// name, so all its families land on one shard.
 fn build_trials(
     session: &Arc<Session>,
     recorder: &Arc<Recorder>,
     load_errors: &[LoadError],
-) -> Vec<Trial> {
+    retries: u32,
+) -> Vec<(String, String, Trial)> {
     let mut trials = Vec::new();
     for (i, e) in load_errors.iter().enumerate() {
         let name = format!("load::{}:{}", e.file.display(), e.line);
         let message = e.to_string();
         let recorder = recorder.clone();
-        trials.push(Trial::test(name.clone(), move || {
-            recorder.push(
-                i,
-                Outcome {
-                    name: name.clone(),
-                    suite: "load".into(),
-                    verdict: Verdict::Error(message.clone()),
-                    exchanges: Vec::new(),
-                    duration: Duration::ZERO,
-                    seed: None,
-                    notes: Vec::new(),
-                },
-            );
-            Err(Failed::from(message))
-        }));
+        let unit = name.clone();
+        trials.push((
+            unit,
+            name.clone(),
+            Trial::test(name.clone(), move || {
+                recorder.push(
+                    i,
+                    Outcome {
+                        name: name.clone(),
+                        suite: "load".into(),
+                        verdict: Verdict::Error(message.clone()),
+                        exchanges: Vec::new(),
+                        duration: Duration::ZERO,
+                        seed: None,
+                        notes: Vec::new(),
+                        retries: Vec::new(),
+                        waits: Vec::new(),
+                    },
+                );
+                Err(Failed::from(message))
+            }),
+        ));
     }
     let families = [Family::Case, Family::Envelope, Family::Schema, Family::Pem];
     for (si, scope) in session.settings.scopes.iter().enumerate() {
@@ -547,6 +671,7 @@ fn build_trials(
             if !case.applies_to(kind) {
                 continue;
             }
+            let unit = format!("{}::{}::{}", case.suite, scope.label(), case.name);
             for family in families {
                 if family == Family::Pem && !may_carry_csr(case) {
                     continue;
@@ -571,33 +696,56 @@ fn build_trials(
                 let index = trials.len();
                 let (session, recorder) = (session.clone(), recorder.clone());
                 let trial_name = name.clone();
-                trials.push(Trial::ignorable_test(name, move || {
+                let trial = Trial::ignorable_test(name.clone(), move || {
                     let started = Instant::now();
-                    let run = {
+                    let base_url = || session.base_url().unwrap_or_default();
+                    let mut run = {
                         let _scope = session.scope_shared(si);
                         session.run(si, ci)
                     };
-                    let (verdict, exchanges) = judge(family, &run, &session);
-                    let outcome = Outcome {
-                        name: trial_name,
-                        suite,
-                        verdict,
-                        exchanges,
-                        duration: started.elapsed(),
-                        seed: None,
-                        notes: Vec::new(),
+                    let mut earlier: Vec<Attempt> = Vec::new();
+                    let outcome = loop {
+                        let (verdict, exchanges) = judge(family, &run, &session);
+                        let outcome = Outcome {
+                            name: trial_name.clone(),
+                            suite: suite.clone(),
+                            verdict,
+                            exchanges,
+                            duration: started.elapsed(),
+                            seed: None,
+                            notes: Vec::new(),
+                            retries: Vec::new(),
+                            waits: run.waits.clone(),
+                        };
+                        let again = matches!(outcome.verdict, Verdict::Failure(_) | Verdict::Error(_))
+                            && earlier.len() < retries as usize
+                            // Nothing more can be sent: another attempt would only repeat why.
+                            && session.limits().refusal().is_none();
+                        if !again {
+                            break Outcome {
+                                retries: earlier,
+                                ..outcome
+                            };
+                        }
+                        earlier.push(Attempt {
+                            error: matches!(outcome.verdict, Verdict::Error(_)),
+                            summary: text::summary_line(&outcome),
+                            details: text::failure_text(&outcome, &base_url()),
+                        });
+                        run = {
+                            let _scope = session.scope_shared(si);
+                            session.rerun(si, ci)
+                        };
                     };
                     let result = match &outcome.verdict {
                         Verdict::Pass => Ok(Completion::Completed),
                         Verdict::Skipped(r) => Ok(Completion::ignored_with(r)),
-                        _ => Err(Failed::from(text::failure_text(
-                            &outcome,
-                            &session.base_url().unwrap_or_default(),
-                        ))),
+                        _ => Err(Failed::from(text::failure_text(&outcome, &base_url()))),
                     };
                     recorder.push(index, outcome);
                     result
-                }));
+                });
+                trials.push((unit.clone(), name, trial));
             }
         }
     }
@@ -633,12 +781,12 @@ fn judge(family: Family, run: &CaseRun, session: &Session) -> (Verdict, Vec<Exch
         };
         return (verdict, run.exchanges.clone());
     }
-    if run.exchanges.is_empty() {
+    if run.exchanges.is_empty() || run.unjudgeable {
         let why = run
             .error
             .clone()
             .unwrap_or_else(|| "no request was made".into());
-        return (Verdict::Error(why), Vec::new());
+        return (Verdict::Error(why), run.exchanges.clone());
     }
     let schemas = match (family, &session.schemas) {
         (Family::Schema, Err(e)) => {

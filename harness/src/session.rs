@@ -12,6 +12,7 @@ use tokio::runtime::Runtime;
 use crate::cases::{AuthMode, BodyTemplate, Builtin, Case, CaseBody, Step};
 use crate::checks::{self, Operation, expect};
 use crate::executor::{Executor, ExecutorConfig, TransportError};
+use crate::limits::{CLEANUP_BUDGET, Limits};
 use crate::model::{Body, Credentials, Exchange, Finding, HeaderValue, Request, Scope, SecretRef};
 use crate::read_only;
 use crate::schemas::Schemas;
@@ -49,6 +50,11 @@ pub struct CaseRun {
     pub error: Option<String>,
     pub skipped: Option<String>,
     pub vars: HashMap<String, Value>,
+    /// Every wait for a 429's Retry-After, one line each.
+    pub waits: Vec<String>,
+    /// The last answer could not be judged at all (a redirect, a success that is not JSON):
+    /// `error` says why, for every check family.
+    pub unjudgeable: bool,
 }
 
 /// The connection to a target, made on first use so that `--list` touches nothing.
@@ -72,6 +78,7 @@ pub struct Session {
     /// count every CSR in it) hold it exclusively; every other trial holds it shared.
     scope_locks: Vec<RwLock<()>>,
     generated: AtomicUsize,
+    limits: Arc<Limits>,
 }
 
 /// Ids of the scopes the embedded emulator is exercised under.
@@ -107,6 +114,7 @@ impl Session {
             run_id: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
             scope_locks,
             generated: AtomicUsize::new(0),
+            limits: Arc::new(Limits::unbounded()),
         }
     }
 
@@ -142,7 +150,7 @@ impl Session {
         self.generated.fetch_add(1, Ordering::Relaxed);
         let ex = live.rt.block_on(live.executor.send(request))?;
         self.track_created(&ex);
-        Ok(ex)
+        judgeable(ex)
     }
 
     /// Sends generated requests all at once (a concurrency burst); answers in request order.
@@ -176,9 +184,19 @@ impl Session {
         for r in results {
             let ex = r?;
             self.track_created(&ex);
-            exchanges.push(ex);
+            exchanges.push(judgeable(ex)?);
         }
         Ok(exchanges)
+    }
+
+    /// The same session under the run's limits (in flight, pace, breaker, stop).
+    pub fn with_limits(mut self, limits: Arc<Limits>) -> Session {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Arc<Limits> {
+        &self.limits
     }
 
     /// The target connection, started on first call.
@@ -187,6 +205,11 @@ impl Session {
             .get_or_init(|| self.connect())
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// The target connection if a trial has made it.
+    pub fn live_if_started(&self) -> Option<&Live> {
+        self.live.get().and_then(|l| l.as_ref().ok())
     }
 
     /// The base URL, once known (for reports).
@@ -251,30 +274,28 @@ impl Session {
                 (emulator.base_url(), credentials, Some(emulator))
             }
         };
-        let executor = Arc::new(Executor::new(ExecutorConfig {
-            base_url,
-            credentials: credentials.clone(),
-            timeout: self.settings.timeout,
-            retries_on_429: 3,
-        })?);
-        // Ctrl-C must not leave CSRs behind on the target.
-        if let Ok(headers) = auth_headers(AuthMode::Configured, &credentials) {
-            let (executor, created) = (executor.clone(), self.created.clone());
-            rt.spawn(async move {
+        let executor = Arc::new(
+            Executor::new(ExecutorConfig {
+                base_url,
+                credentials: credentials.clone(),
+                timeout: self.settings.timeout,
+                retries_on_429: 3,
+            })?
+            .with_limits(self.limits.clone()),
+        );
+        // Ctrl-C stops the run: what is in flight ends at once, the unfinished trials are
+        // reported as errors, and the cleanup and the report follow as usual. A second
+        // Ctrl-C gives up on all that.
+        let limits = self.limits.clone();
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("csr-conformance: interrupted; cleaning up and writing the report (Ctrl-C again to quit now)");
+                limits.stop.trip(crate::limits::INTERRUPTED);
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    let pending =
-                        std::mem::take(&mut *created.lock().unwrap_or_else(|p| p.into_inner()));
-                    eprintln!(
-                        "interrupted: deleting {} CSR(s) this run created",
-                        pending.len()
-                    );
-                    for problem in delete_all(&executor, &pending, &headers).await {
-                        eprintln!("cleanup: {problem}");
-                    }
                     std::process::exit(130);
                 }
-            });
-        }
+            }
+        });
         Ok(Live {
             rt: Arc::new(rt),
             executor,
@@ -297,6 +318,12 @@ impl Session {
         self.runs[scope][case]
             .get_or_init(|| Arc::new(self.execute(scope, case)))
             .clone()
+    }
+
+    /// Runs case `case` in scope `scope` once more, for `--retries`; the first run's result
+    /// stays what fixtures and other trials see.
+    pub fn rerun(&self, scope: usize, case: usize) -> Arc<CaseRun> {
+        Arc::new(self.execute(scope, case))
     }
 
     fn execute(&self, scope_idx: usize, case_idx: usize) -> CaseRun {
@@ -378,7 +405,10 @@ impl Session {
                 return false;
             }
         };
-        let exchange = match live.rt.block_on(live.executor.send(&request)) {
+        let exchange = match live
+            .rt
+            .block_on(live.executor.send_noting(&request, &mut run.waits))
+        {
             Ok(ex) => ex,
             Err(e) => {
                 run.error = Some(e.to_string());
@@ -386,6 +416,12 @@ impl Session {
             }
         };
         self.track_created(&exchange);
+        if let Some(why) = unjudgeable(&exchange) {
+            run.error = Some(why);
+            run.unjudgeable = true;
+            run.exchanges.push(exchange);
+            return false;
+        }
 
         let mut stop = None;
         let resolved = {
@@ -728,8 +764,23 @@ impl Session {
         let Ok(headers) = auth_headers(AuthMode::Configured, live.executor.credentials()) else {
             return vec!["no credentials to clean up with".into()];
         };
-        live.rt
-            .block_on(delete_all(&live.executor, &pending, &headers))
+        // Also after Ctrl-C, the deadline or the breaker, but never for longer than the budget.
+        let deleting = delete_all(&live.executor, &pending, &headers);
+        match live
+            .rt
+            .block_on(async { tokio::time::timeout(CLEANUP_BUDGET, deleting).await })
+        {
+            Ok(problems) => problems,
+            Err(_) => vec![format!(
+                "gave up after {} s; these CSRs may be left: {}",
+                CLEANUP_BUDGET.as_secs(),
+                pending
+                    .iter()
+                    .map(|(scope, id)| format!("{}/custom_csrs/{id}", scope.prefix()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )],
+        }
     }
 
     /// Creates a few CSRs (none under `--read-only`), pages through the whole list, and
@@ -750,10 +801,18 @@ impl Session {
             }
         };
         let send = |request: Request, run: &mut CaseRun| -> Option<Exchange> {
-            match live.rt.block_on(live.executor.send(&request)) {
+            match live
+                .rt
+                .block_on(live.executor.send_noting(&request, &mut run.waits))
+            {
                 Ok(ex) => {
                     self.track_created(&ex);
                     run.exchanges.push(ex.clone());
+                    if let Some(why) = unjudgeable(&ex) {
+                        run.error = Some(why);
+                        run.unjudgeable = true;
+                        return None;
+                    }
                     Some(ex)
                 }
                 Err(e) => {
@@ -914,26 +973,80 @@ fn delete_request(scope: &Scope, id: &str, headers: &[(String, HeaderValue)]) ->
     request
 }
 
-/// Deletes the given CSRs; what could not be deleted comes back as messages.
+/// Deletes the given CSRs, at once within the executor's cap on requests in flight; what could
+/// not be deleted comes back as messages.
 async fn delete_all(
-    executor: &Executor,
+    executor: &Arc<Executor>,
     pending: &[(Scope, String)],
     headers: &[(String, HeaderValue)],
 ) -> Vec<String> {
-    let mut failed = Vec::new();
-    for (scope, id) in pending {
+    let mut deletes = tokio::task::JoinSet::new();
+    for (i, (scope, id)) in pending.iter().enumerate() {
         let request = delete_request(scope, id, headers);
-        match executor.send(&request).await {
-            Ok(ex) if (200..300).contains(&ex.response.status) || ex.response.status == 404 => {}
-            Ok(ex) => failed.push(format!(
-                "{} answered {}",
-                request.line(),
-                ex.response.status
-            )),
-            Err(e) => failed.push(e.to_string()),
+        let executor = executor.clone();
+        deletes.spawn(async move {
+            let problem = match executor.send_regardless(&request).await {
+                Ok(ex) if (200..300).contains(&ex.response.status) || ex.response.status == 404 => {
+                    None
+                }
+                Ok(ex) => Some(format!(
+                    "{} answered {}",
+                    request.line(),
+                    ex.response.status
+                )),
+                Err(e) => Some(e.to_string()),
+            };
+            (i, problem)
+        });
+    }
+    let mut problems: Vec<(usize, String)> = Vec::new();
+    while let Some(done) = deletes.join_next().await {
+        if let Ok((i, Some(p))) = done {
+            problems.push((i, p));
         }
     }
-    failed
+    problems.sort();
+    problems.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Why an answer cannot be judged against the contract, if so: the API never redirects (and
+/// redirects are not followed), and a success that is not JSON leaves nothing to compare.
+/// A generated request's exchange, or why it cannot be judged, as for hand-written cases.
+fn judgeable(ex: Exchange) -> Result<Exchange, TransportError> {
+    match unjudgeable(&ex) {
+        Some(why) => Err(TransportError::Unjudgeable(why)),
+        None => Ok(ex),
+    }
+}
+
+fn unjudgeable(ex: &Exchange) -> Option<String> {
+    let r = &ex.response;
+    let line = ex.request.line();
+    if (300..400).contains(&r.status) {
+        return Some(format!(
+            "{line} answered {} (redirect to {:?}): the API never redirects, and redirects are not followed",
+            r.status,
+            r.header("location").unwrap_or("nowhere")
+        ));
+    }
+    // serde_json skips over the bytes of strings it ignores, so UTF-8 is checked first.
+    if (200..300).contains(&r.status)
+        && (std::str::from_utf8(&r.body).is_err()
+            || serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).is_err())
+    {
+        let what = if std::str::from_utf8(&r.body).is_err() {
+            "is not UTF-8"
+        } else {
+            "is not JSON"
+        };
+        return Some(format!(
+            "{line} answered {} with a body that {what} ({}, {} bytes), so there is nothing to judge",
+            r.status,
+            r.header("content-type").unwrap_or("no content type"),
+            r.body.len()
+        ));
+    }
+    None
 }
 
 enum Stop {

@@ -271,6 +271,8 @@ pub fn run_property(
         duration: started.elapsed(),
         seed: Some(session.settings.seed),
         notes,
+        retries: Vec::new(),
+        waits: Vec::new(),
     };
     let read_only = session.settings.read_only;
     if read_only && property.generator.always_writes() {

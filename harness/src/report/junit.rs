@@ -20,7 +20,9 @@ use quick_xml::name::QName;
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::model::{Body, Exchange, Finding, HeaderValue, Outcome, Request, Response, Verdict};
+use crate::model::{
+    Attempt, Body, Exchange, Finding, HeaderValue, Outcome, Request, Response, Verdict,
+};
 use crate::report::repro::percent_encode;
 use crate::report::text::{exchange_line, failure_text, reproduce_line, summary_line};
 
@@ -41,23 +43,108 @@ pub struct RunInfo {
     pub timestamp: OffsetDateTime,
 }
 
+/// One `<testcase>` already written out, with what its suite's counts need: the report is
+/// built from these as trials finish, so a run's memory does not grow with its exchanges.
+#[derive(Debug, Clone)]
+pub struct CaseXml {
+    pub suite: String,
+    pub tally: Tally,
+    pub time: Duration,
+    /// The `<testcase>` element, cleaned and escaped.
+    pub xml: String,
+}
+
+/// How a testcase counts in its suite's attributes. A flaky case counts as passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    Pass,
+    Failure,
+    Error,
+    Skipped,
+}
+
+/// What the report header says: the root's name, and each suite's properties, timestamp and
+/// host.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub name: String,
+    pub properties: Vec<(String, String)>,
+    pub timestamp: String,
+    pub hostname: String,
+}
+
+impl RunInfo {
+    pub fn header(&self) -> Header {
+        let mut properties = vec![
+            ("base_url".to_string(), self.base_url.clone()),
+            ("target".to_string(), self.target.clone()),
+        ];
+        properties.extend(self.properties.iter().cloned());
+        Header {
+            name: self.name.clone(),
+            properties,
+            timestamp: timestamp(self.timestamp),
+            hostname: hostname(),
+        }
+    }
+}
+
+/// Writes one outcome's `<testcase>`; secrets of `run` are redacted.
+pub fn render_case(outcome: &Outcome, run: &RunInfo) -> CaseXml {
+    let clean = Sanitizer::new(&run.secrets);
+    let outcome = clean.outcome(outcome);
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    // Writing to a Vec cannot fail.
+    let _ = write_case(&mut w, &outcome, run, &clean);
+    CaseXml {
+        tally: match outcome.verdict {
+            Verdict::Pass => Tally::Pass,
+            Verdict::Failure(_) => Tally::Failure,
+            Verdict::Error(_) => Tally::Error,
+            Verdict::Skipped(_) => Tally::Skipped,
+        },
+        suite: outcome.suite,
+        time: outcome.duration,
+        xml: String::from_utf8_lossy(&w.into_inner()).into_owned(),
+    }
+}
+
 /// Writes the report for `outcomes`: one `<testsuite>` per distinct `Outcome::suite`, in the
 /// order suites first appear.
 pub fn write_junit(outcomes: &[Outcome], run: &RunInfo, out: impl Write) -> io::Result<()> {
-    let clean = Sanitizer::new(&run.secrets);
-    // Cleaned before grouping, so two suite names that differ only in stripped characters
-    // become one suite instead of two suites with the same name.
-    let outcomes: Vec<Outcome> = outcomes.iter().map(|o| clean.outcome(o)).collect();
+    let cases: Vec<CaseXml> = outcomes.iter().map(|o| render_case(o, run)).collect();
+    write_cases(&cases, &run.header(), &Sanitizer::new(&run.secrets), out)
+}
+
+/// Writes a report of rendered testcases (see [`write_junit`]).
+pub fn write_report(cases: &[CaseXml], header: &Header, out: impl Write) -> io::Result<()> {
+    write_cases(cases, header, &Sanitizer::new(&[]), out)
+}
+
+fn write_cases(
+    cases: &[CaseXml],
+    header: &Header,
+    clean: &Sanitizer,
+    out: impl Write,
+) -> io::Result<()> {
     let mut w = Writer::new_with_indent(out, b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-
-    let suites = group_by_suite(&outcomes);
-    let total = Counts::of(outcomes.iter());
+    // Cleaned before grouping, so two suite names that differ only in stripped characters
+    // become one suite instead of two suites with the same name.
+    let mut suites: Vec<(String, Vec<&CaseXml>)> = Vec::new();
+    for case in cases {
+        let suite = clean.text(&case.suite);
+        match suites.iter_mut().find(|(name, _)| *name == suite) {
+            Some((_, members)) => members.push(case),
+            None => suites.push((suite, vec![case])),
+        }
+    }
+    let total = Counts::of(cases.iter());
     let root = start(
         "testsuites",
-        &clean,
+        clean,
         &[
-            ("name", &run.name),
+            ("name", &header.name),
             ("tests", &total.tests.to_string()),
             ("failures", &total.failures.to_string()),
             ("errors", &total.errors.to_string()),
@@ -68,7 +155,7 @@ pub fn write_junit(outcomes: &[Outcome], run: &RunInfo, out: impl Write) -> io::
         w.write_event(Event::Empty(root))?;
     } else {
         w.write_event(Event::Start(root))?;
-        write_suites(&mut w, &suites, run, &clean)?;
+        write_suites(&mut w, &suites, header, clean)?;
         w.write_event(Event::End(BytesEnd::new("testsuites")))?;
     }
     w.get_mut().write_all(b"\n")?;
@@ -77,12 +164,10 @@ pub fn write_junit(outcomes: &[Outcome], run: &RunInfo, out: impl Write) -> io::
 
 fn write_suites<W: Write>(
     w: &mut Writer<W>,
-    suites: &[(&str, Vec<&Outcome>)],
-    run: &RunInfo,
+    suites: &[(String, Vec<&CaseXml>)],
+    header: &Header,
     clean: &Sanitizer,
 ) -> io::Result<()> {
-    let timestamp = timestamp(run.timestamp);
-    let hostname = hostname();
     for (id, (suite, cases)) in suites.iter().enumerate() {
         let counts = Counts::of(cases.iter().copied());
         w.write_event(Event::Start(start(
@@ -95,21 +180,17 @@ fn write_suites<W: Write>(
                 ("errors", &counts.errors.to_string()),
                 ("skipped", &counts.skipped.to_string()),
                 ("time", &seconds(counts.time)),
-                ("timestamp", &timestamp),
-                ("hostname", &hostname),
+                ("timestamp", &header.timestamp),
+                ("hostname", &header.hostname),
                 ("id", &id.to_string()),
-                ("package", &run.name),
+                ("package", &header.name),
             ],
         )))?;
 
         // junit-10.xsd has no <properties> on <testcase>, so run-wide facts live on each suite
         // (readers show suite properties) and per-case seeds go to the case's <system-out>.
         w.write_event(Event::Start(BytesStart::new("properties")))?;
-        let fixed = [
-            ("base_url".to_string(), run.base_url.clone()),
-            ("target".to_string(), run.target.clone()),
-        ];
-        for (name, value) in fixed.iter().chain(&run.properties) {
+        for (name, value) in &header.properties {
             w.write_event(Event::Empty(start(
                 "property",
                 clean,
@@ -118,8 +199,9 @@ fn write_suites<W: Write>(
         }
         w.write_event(Event::End(BytesEnd::new("properties")))?;
 
-        for outcome in cases {
-            write_case(w, outcome, run, clean)?;
+        for case in cases {
+            w.get_mut().write_all(b"\n    ")?;
+            w.get_mut().write_all(case.xml.as_bytes())?;
         }
         w.write_event(Event::End(BytesEnd::new("testsuite")))?;
     }
@@ -130,6 +212,18 @@ fn write_suites<W: Write>(
 /// next to it and renamed into place, so a crash or a full disk never leaves half a report where
 /// CI will look for one.
 pub fn write_junit_file(outcomes: &[Outcome], run: &RunInfo, path: &Path) -> io::Result<()> {
+    write_file(path, |out| write_junit(outcomes, run, out))
+}
+
+/// [`write_report`] to `path`, as [`write_junit_file`] does.
+pub fn write_report_file(cases: &[CaseXml], header: &Header, path: &Path) -> io::Result<()> {
+    write_file(path, |out| write_report(cases, header, out))
+}
+
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -152,7 +246,7 @@ pub fn write_junit_file(outcomes: &[Outcome], run: &RunInfo, path: &Path) -> io:
     let result = (|| {
         let file = fs::File::create(&tmp)?;
         let mut buf = BufWriter::new(file);
-        write_junit(outcomes, run, &mut buf)?;
+        write(&mut buf)?;
         let file = buf.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
@@ -179,7 +273,10 @@ fn write_case<W: Write>(
         ],
     );
     let system_out = system_out(outcome);
-    if matches!(outcome.verdict, Verdict::Pass) && system_out.is_empty() {
+    if matches!(outcome.verdict, Verdict::Pass)
+        && system_out.is_empty()
+        && outcome.retries.is_empty()
+    {
         return w.write_event(Event::Empty(case));
     }
     w.write_event(Event::Start(case))?;
@@ -207,16 +304,44 @@ fn write_case<W: Write>(
             )))?;
         }
     }
+    // Surefire's forms: earlier attempts of a flaky case are flaky*, of a case that never
+    // passed rerun*; both carry the attempt's report as a stack trace.
+    for attempt in &outcome.retries {
+        let name = match (outcome.is_flaky(), attempt.error) {
+            (true, false) => "flakyFailure",
+            (true, true) => "flakyError",
+            (false, false) => "rerunFailure",
+            (false, true) => "rerunError",
+        };
+        let kind = if attempt.error { "error" } else { "contract" };
+        w.write_event(Event::Start(start(
+            name,
+            clean,
+            &[("message", &attempt.summary), ("type", kind)],
+        )))?;
+        element(w, clean, "stackTrace", &[], &attempt.details)?;
+        w.write_event(Event::End(BytesEnd::new(name)))?;
+    }
     if !system_out.is_empty() {
         element(w, clean, "system-out", &[], &system_out)?;
     }
     w.write_event(Event::End(BytesEnd::new("testcase")))
 }
 
-/// Every exchange of the case, one line each, and the seed: what a reader of a passing case
-/// needs to see what was actually exercised.
+/// Every exchange of the case, one line each, every wait for a 429, and the seed: what a
+/// reader of a passing case needs to see what was actually exercised.
 fn system_out(outcome: &Outcome) -> String {
     let mut lines: Vec<String> = outcome.exchanges.iter().map(exchange_line).collect();
+    for wait in &outcome.waits {
+        lines.push(format!("rate limited: {wait}"));
+    }
+    if outcome.is_flaky() {
+        lines.push(format!(
+            "flaky: passed on attempt {} of {}",
+            outcome.retries.len() + 1,
+            outcome.retries.len() + 1
+        ));
+    }
     if matches!(outcome.verdict, Verdict::Pass | Verdict::Skipped(_)) {
         lines.extend(outcome.notes.iter().map(|(k, v)| format!("{k}: {v}")));
     }
@@ -269,17 +394,6 @@ fn attr_escape(s: &str) -> String {
     out
 }
 
-fn group_by_suite(outcomes: &[Outcome]) -> Vec<(&str, Vec<&Outcome>)> {
-    let mut suites: Vec<(&str, Vec<&Outcome>)> = Vec::new();
-    for o in outcomes {
-        match suites.iter_mut().find(|(name, _)| *name == o.suite) {
-            Some((_, cases)) => cases.push(o),
-            None => suites.push((&o.suite, vec![o])),
-        }
-    }
-    suites
-}
-
 #[derive(Default)]
 struct Counts {
     tests: usize,
@@ -290,16 +404,16 @@ struct Counts {
 }
 
 impl Counts {
-    fn of<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Counts {
+    fn of<'a>(cases: impl Iterator<Item = &'a CaseXml>) -> Counts {
         let mut c = Counts::default();
-        for o in outcomes {
+        for case in cases {
             c.tests += 1;
-            c.time += o.duration;
-            match o.verdict {
-                Verdict::Pass => {}
-                Verdict::Failure(_) => c.failures += 1,
-                Verdict::Error(_) => c.errors += 1,
-                Verdict::Skipped(_) => c.skipped += 1,
+            c.time += case.time;
+            match case.tally {
+                Tally::Pass => {}
+                Tally::Failure => c.failures += 1,
+                Tally::Error => c.errors += 1,
+                Tally::Skipped => c.skipped += 1,
             }
         }
         c
@@ -428,6 +542,16 @@ impl Sanitizer {
             duration: o.duration,
             seed: o.seed,
             notes: o.notes.iter().map(|(k, v)| (t(k), t(v))).collect(),
+            retries: o
+                .retries
+                .iter()
+                .map(|a| Attempt {
+                    error: a.error,
+                    summary: t(&a.summary),
+                    details: t(&a.details),
+                })
+                .collect(),
+            waits: o.waits.iter().map(t).collect(),
         }
     }
 
@@ -612,6 +736,8 @@ mod tests {
             duration: Duration::from_millis(millis),
             seed: None,
             notes: Vec::new(),
+            retries: vec![],
+            waits: vec![],
         }
     }
 

@@ -69,6 +69,9 @@ pub fn failure_text(outcome: &Outcome, base_url: &str) -> String {
         exchange_block(&mut out, last, base_url);
     }
 
+    for wait in &outcome.waits {
+        let _ = writeln!(out, "rate limited: {wait}");
+    }
     if let Some(seed) = outcome.seed {
         let _ = writeln!(out, "seed: {seed}");
         let _ = writeln!(out, "{}", reproduce_line(seed, &outcome.name));
@@ -210,6 +213,8 @@ mod tests {
             duration: Duration::from_millis(30),
             seed,
             notes: Vec::new(),
+            retries: vec![],
+            waits: vec![],
         }
     }
 

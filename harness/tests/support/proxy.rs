@@ -98,6 +98,11 @@ pub enum Fault {
     GetDropsDescription,
     /// Zone CSRs carry the account-only fields `account_tag`, `name` and `description`.
     ZoneObjectsCarryAccountFields,
+    // Transient trouble, for --retries and 429 handling.
+    /// The first list request of each scope kind answers 503; later ones pass.
+    FirstListUnavailable,
+    /// The first list request of each scope kind answers 429 with `Retry-After: 1`.
+    FirstListRateLimited,
 }
 
 /// A running proxy and the emulator behind it. Dropping it stops both.
@@ -144,6 +149,7 @@ impl FaultyProxy {
             objects: Mutex::default(),
             deleted: Mutex::default(),
             log: Mutex::default(),
+            once: Mutex::default(),
         });
         let router = axum::Router::new()
             .fallback(handle)
@@ -212,6 +218,8 @@ struct Shared {
     deleted: Mutex<HashSet<String>>,
     /// What arrived, for tests that compare the requests of two runs.
     log: Mutex<Vec<String>>,
+    /// What happened once already, for the faults that strike only the first time.
+    once: Mutex<HashSet<String>>,
 }
 
 /// A request as it goes upstream.
@@ -425,7 +433,26 @@ impl Shared {
     /// Rewrites the request; `Some` answers it without asking the emulator.
     fn on_request(&self, out: &mut Outgoing) -> Option<Answer> {
         let r = route(&out.target);
+        let first_list = || {
+            let r = r.as_ref()?;
+            (out.method == Method::GET && r.id.is_none())
+                .then(|| self.once.lock().unwrap().insert(r.kind.clone()))
+                .filter(|first| *first)
+        };
         match self.fault {
+            Fault::FirstListUnavailable if first_list().is_some() => {
+                return Some(Answer::failure(503, 1500, "try again later"));
+            }
+            Fault::FirstListRateLimited if first_list().is_some() => {
+                let mut a = Answer::failure(
+                    429,
+                    971,
+                    "Please wait and consider throttling your request speed",
+                );
+                a.headers
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return Some(a);
+            }
             Fault::PaddedIds => {
                 if let Some(id) = r.as_ref().and_then(|r| r.id.as_ref())
                     && let Some(real) = id.strip_suffix(PAD)
@@ -492,7 +519,9 @@ impl Shared {
             Fault::None
             | Fault::AcceptAnyCredential
             | Fault::IgnoreScopeId
-            | Fault::LongIdServerError => {}
+            | Fault::LongIdServerError
+            | Fault::FirstListUnavailable
+            | Fault::FirstListRateLimited => {}
             Fault::TextPlain => {
                 a.headers.insert(
                     header::CONTENT_TYPE,

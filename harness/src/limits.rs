@@ -1,0 +1,355 @@
+//! What keeps a run bounded in time and polite to the target: a cap on requests in flight, a
+//! pace in requests per second, a breaker that stops sending once the target has stopped
+//! answering, and a stop signal (Ctrl-C, the run's deadline) that ends every wait at once.
+//!
+//! The executor consults these before and around every request; they know nothing of HTTP.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, SemaphorePermit, watch};
+use tokio::time::Instant;
+
+/// Requests in flight at once, unless `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Requests per second against a remote target, unless `--rate` says otherwise: Cloudflare
+/// allows 1200 requests per 5 minutes per user (4/s), and this leaves a quarter of that to the
+/// user's other clients.
+pub const DEFAULT_REMOTE_RATE: f64 = 3.0;
+/// The whole run's budget, unless `--deadline` says otherwise.
+pub const DEFAULT_DEADLINE_SECS: u64 = 1200;
+/// Consecutive timeouts or connection failures after which the target counts as gone.
+pub const BREAKER_THRESHOLD: u32 = 3;
+/// The stop reason of Ctrl-C; such a run exits with 130.
+pub const INTERRUPTED: &str = "the run was interrupted (Ctrl-C)";
+/// What the cleanup after the run may take at most, whatever the target does.
+pub const CLEANUP_BUDGET: Duration = Duration::from_secs(30);
+
+/// The flags of this module, flattened into the command line.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Seconds the whole run may take; what has not finished by then is reported as error
+    /// [default: 1200]
+    #[arg(long, value_name = "SECS")]
+    pub deadline: Option<u64>,
+    /// Requests in flight at once (also the number of trials run at once unless
+    /// --test-threads is given) [default: 4]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Requests per second at most; 0 for no limit [default: 3 against a --target on another
+    /// machine; no limit against the embedded emulator or a loopback target]
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Reruns a failed or errored trial up to N times; one that then passes is reported as
+    /// flaky
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+    /// Runs one shard of the trials: count:K/N (round robin) or hash:K/N (by name)
+    #[arg(long, value_name = "SPEC", value_parser = crate::partition::Partition::parse)]
+    pub partition: Option<crate::partition::Partition>,
+}
+
+/// Whether `base_url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Shared by every request of a run.
+pub struct Limits {
+    in_flight: Semaphore,
+    pacer: Option<Pacer>,
+    pub breaker: Breaker,
+    pub stop: Stop,
+}
+
+impl Limits {
+    /// `concurrency` requests in flight at most (at least 1), `rate` per second at most
+    /// (`None` or a non-positive rate: no pace).
+    pub fn new(concurrency: usize, rate: Option<f64>) -> Limits {
+        Limits {
+            in_flight: Semaphore::new(concurrency.max(1)),
+            pacer: rate.filter(|r| *r > 0.0 && r.is_finite()).map(Pacer::new),
+            breaker: Breaker::new(BREAKER_THRESHOLD),
+            stop: Stop::default(),
+        }
+    }
+
+    /// No cap, no pace: what an executor gets unless it is given limits.
+    pub fn unbounded() -> Limits {
+        Limits::new(Semaphore::MAX_PERMITS, None)
+    }
+
+    /// Waits for a slot in flight and for the pace; the permit is the slot.
+    pub async fn admit(&self) -> SemaphorePermit<'_> {
+        // Closed only if dropped, which cannot happen while `self` is borrowed.
+        let permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        if let Some(pacer) = &self.pacer {
+            pacer.wait().await;
+        }
+        permit
+    }
+
+    /// Why nothing more may be sent, if so: the run was stopped, or the target is gone.
+    pub fn refusal(&self) -> Option<String> {
+        self.stop.reason().or_else(|| self.breaker.open_reason())
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::unbounded()
+    }
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("available", &self.in_flight.available_permits())
+            .field("paced", &self.pacer.is_some())
+            .finish()
+    }
+}
+
+/// Spaces requests `1/rate` apart (a GCRA with a burst of one): the n-th request of a run
+/// goes no earlier than n/rate seconds after the first.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: Mutex::new(None),
+        }
+    }
+
+    async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let at = next.map_or(now, |n| n.max(now));
+            *next = Some(at + self.interval);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// Opens after [`BREAKER_THRESHOLD`] consecutive timeouts or connection failures, and stays
+/// open: a target that stopped answering is not asked again, so the remaining trials end at
+/// once instead of each waiting out its own timeout.
+#[derive(Debug)]
+pub struct Breaker {
+    threshold: u32,
+    consecutive: AtomicU32,
+    open: OnceLock<String>,
+}
+
+impl Breaker {
+    pub fn new(threshold: u32) -> Breaker {
+        Breaker {
+            threshold: threshold.max(1),
+            consecutive: AtomicU32::new(0),
+            open: OnceLock::new(),
+        }
+    }
+
+    /// An answer came back: the target is there.
+    pub fn answered(&self) {
+        self.consecutive.store(0, Ordering::Relaxed);
+    }
+
+    /// A request got no answer; `why` says how.
+    pub fn unanswered(&self, why: &str) {
+        let n = self.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= self.threshold {
+            let _ = self.open.set(format!(
+                "the target stopped answering ({n} timeouts or connection failures in a row; the last: {why})"
+            ));
+        }
+    }
+
+    pub fn open_reason(&self) -> Option<String> {
+        self.open.get().cloned()
+    }
+}
+
+/// The run's stop signal: set once, by Ctrl-C or the deadline, with the reason.
+#[derive(Debug)]
+pub struct Stop(watch::Sender<Option<String>>);
+
+impl Default for Stop {
+    fn default() -> Stop {
+        Stop(watch::Sender::new(None))
+    }
+}
+
+impl Stop {
+    /// Stops the run for `reason`; a later reason does not replace the first.
+    pub fn trip(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.0.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+
+    /// Resolves with the reason once the run is stopped.
+    pub async fn stopped(&self) -> String {
+        let mut rx = self.0.subscribe();
+        let reason = rx.wait_for(Option::is_some).await.map(|r| r.clone());
+        match reason {
+            Ok(r) => r.unwrap_or_default(),
+            // The sender lives in `self`, so this cannot happen; never resolve if it did.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// Trips the stop after `after`, from a thread of its own (the run may not have a runtime
+    /// yet, and must not need one for this).
+    pub fn trip_after(limits: &Arc<Limits>, after: Duration, reason: String) {
+        let weak = Arc::downgrade(limits);
+        let _ = std::thread::Builder::new()
+            .name("csr-conformance-deadline".into())
+            .spawn(move || {
+                std::thread::sleep(after);
+                if let Some(limits) = weak.upgrade() {
+                    limits.stop.trip(reason);
+                }
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_this_machine_is_loopback() {
+        for local in [
+            "http://127.0.0.1:4010",
+            "http://localhost/client/v4",
+            "https://127.8.0.1",
+            "http://[::1]:80/",
+        ] {
+            assert!(is_loopback(local), "{local}");
+        }
+        for remote in [
+            "https://api.cloudflare.com/client/v4",
+            "http://10.0.0.1",
+            "nonsense",
+        ] {
+            assert!(!is_loopback(remote), "{remote}");
+        }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_consecutive_failures_only() {
+        let b = Breaker::new(3);
+        b.unanswered("a");
+        b.unanswered("b");
+        b.answered();
+        b.unanswered("c");
+        b.unanswered("d");
+        assert_eq!(b.open_reason(), None);
+        b.unanswered("timed out after 2s waiting for GET /x");
+        let reason = b.open_reason().unwrap();
+        assert!(reason.contains("3 timeouts or connection failures in a row"));
+        assert!(reason.contains("GET /x"));
+        // Open for good.
+        b.answered();
+        assert!(b.open_reason().is_some());
+    }
+
+    #[test]
+    fn the_stop_keeps_its_first_reason_and_wakes_waiters() {
+        let limits = Arc::new(Limits::unbounded());
+        assert_eq!(limits.refusal(), None);
+        let l = limits.clone();
+        let waiter = std::thread::spawn(move || rt().block_on(l.stop.stopped()));
+        limits.stop.trip("interrupted");
+        limits.stop.trip("deadline");
+        assert_eq!(waiter.join().unwrap(), "interrupted");
+        assert_eq!(limits.refusal().as_deref(), Some("interrupted"));
+    }
+
+    #[test]
+    fn trip_after_stops_the_run_later() {
+        let limits = Arc::new(Limits::unbounded());
+        Stop::trip_after(&limits, Duration::from_millis(50), "deadline".into());
+        assert_eq!(limits.stop.reason(), None);
+        let reason = rt().block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), limits.stop.stopped()).await
+        });
+        assert_eq!(reason.unwrap(), "deadline");
+    }
+
+    #[test]
+    fn no_more_than_the_cap_in_flight() {
+        let limits = Arc::new(Limits::new(2, None));
+        let (now, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        rt().block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..8 {
+                let (limits, now, max) = (limits.clone(), now.clone(), max.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _permit = limits.admit().await;
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        assert_eq!(max.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn the_pace_spaces_requests() {
+        let limits = Limits::new(100, Some(50.0));
+        let started = std::time::Instant::now();
+        rt().block_on(async {
+            for _ in 0..6 {
+                drop(limits.admit().await);
+            }
+        });
+        // Six requests at 50/s: the last goes 5 × 20 ms after the first, at the earliest.
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        assert!(Limits::new(1, Some(0.0)).pacer.is_none());
+    }
+}
