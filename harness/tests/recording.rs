@@ -10,7 +10,6 @@ mod spawn;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use support::proxy::{Fault, FaultyProxy};
 use support::{ACCOUNT_ID, Creds, Run, ZONE_ID, run_harness};
@@ -24,23 +23,8 @@ struct Out {
 
 /// Runs `csr-conformance ARGS` with `creds` as its only CLOUDFLARE_* environment.
 fn csr_conformance(args: &[&str], creds: &Creds) -> Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-conformance"));
+    let mut cmd = support::harness_command(creds);
     cmd.args(args);
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("CLOUDFLARE_") || k.starts_with("NEXTEST") || k.starts_with("CSR_") {
-            cmd.env_remove(&key);
-        }
-    }
-    for (var, value) in [
-        ("CLOUDFLARE_API_TOKEN", &creds.token),
-        ("CLOUDFLARE_EMAIL", &creds.email),
-        ("CLOUDFLARE_API_KEY", &creds.api_key),
-    ] {
-        if let Some(v) = value {
-            cmd.env(var, v);
-        }
-    }
     let out = cmd.output().expect("run csr-conformance");
     Out {
         code: out.status.code().unwrap_or(-1),

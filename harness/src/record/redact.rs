@@ -208,7 +208,11 @@ impl Secrets {
                 let mut out = bytes.to_vec();
                 for (_, spellings) in self.spellings() {
                     for s in spellings {
-                        out = replace_bytes(&out, s.as_bytes(), REDACTED.as_bytes());
+                        out = crate::report::junit::replace_bytes(
+                            &out,
+                            s.as_bytes(),
+                            REDACTED.as_bytes(),
+                        );
                     }
                 }
                 out
@@ -286,24 +290,6 @@ fn well_formed_bearer(value: &str) -> bool {
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
-}
-
-fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return haystack.to_vec();
-    }
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut i = 0;
-    while i < haystack.len() {
-        if haystack[i..].starts_with(needle) {
-            out.extend_from_slice(with);
-            i += needle.len();
-        } else {
-            out.push(haystack[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -673,7 +673,7 @@ fn strip_for_xml(s: &str) -> String {
 }
 
 /// Replaces every occurrence of `needle` in `haystack`, for bodies that are not text.
-fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+pub(crate) fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
     let mut i = 0;
     while i < haystack.len() {

@@ -147,7 +147,7 @@ pub fn run_harness_in(
     let junit_path = dir.join("junit.xml");
     let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-conformance"));
+    let mut cmd = harness_command(creds);
     cmd.arg("--target").arg(base_url);
     if let Some(id) = account {
         cmd.args(["--account-id", id]);
@@ -156,23 +156,6 @@ pub fn run_harness_in(
         cmd.args(["--zone-id", id]);
     }
     cmd.arg("--junit").arg(&junit_path).args(extra_args);
-    // The developer's or CI's own settings must not leak in: a CLOUDFLARE_BASE_URL or real
-    // token would point the run elsewhere, and under nextest the binary writes no JUnit file.
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("CLOUDFLARE_") || k.starts_with("NEXTEST") || k.starts_with("CSR_") {
-            cmd.env_remove(&key);
-        }
-    }
-    for (var, value) in [
-        ("CLOUDFLARE_API_TOKEN", &creds.token),
-        ("CLOUDFLARE_EMAIL", &creds.email),
-        ("CLOUDFLARE_API_KEY", &creds.api_key),
-    ] {
-        if let Some(v) = value {
-            cmd.env(var, v);
-        }
-    }
     // Files rather than pipes, so a chatty run can never block on a full pipe while we poll.
     cmd.stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).expect("create stdout file"))
@@ -242,6 +225,29 @@ pub fn assert_junit_valid(run: &Run) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The built `csr-conformance` binary with `creds` as its only CLOUDFLARE_* environment.
+pub fn harness_command(creds: &Creds) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-conformance"));
+    // The developer's or CI's own settings must not leak in: a CLOUDFLARE_BASE_URL or real
+    // token would point the run elsewhere, and under nextest the binary writes no JUnit file.
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("CLOUDFLARE_") || k.starts_with("NEXTEST") || k.starts_with("CSR_") {
+            cmd.env_remove(&key);
+        }
+    }
+    for (var, value) in [
+        ("CLOUDFLARE_API_TOKEN", &creds.token),
+        ("CLOUDFLARE_EMAIL", &creds.email),
+        ("CLOUDFLARE_API_KEY", &creds.api_key),
+    ] {
+        if let Some(v) = value {
+            cmd.env(var, v);
+        }
+    }
+    cmd
 }
 
 /// What [`parse_junit`] finds; the fields mean what [`Run`]'s do.
