@@ -700,7 +700,7 @@ fn build_trials(
                     let started = Instant::now();
                     let base_url = || session.base_url().unwrap_or_default();
                     let mut run = {
-                        let _scope = session.scope_shared(si);
+                        let _scope = session.hold_scope_for_case(si, ci);
                         session.run(si, ci)
                     };
                     let mut earlier: Vec<Attempt> = Vec::new();
@@ -733,7 +733,7 @@ fn build_trials(
                             details: text::failure_text(&outcome, &base_url()),
                         });
                         run = {
-                            let _scope = session.scope_shared(si);
+                            let _scope = session.hold_scope_for_case(si, ci);
                             session.rerun(si, ci)
                         };
                     };

@@ -42,6 +42,12 @@ pub struct Settings {
     pub cases: Option<u32>,
 }
 
+/// A trial's hold on one scope (see [`Session::hold_scope`]); released when dropped.
+pub enum ScopeHold<'a> {
+    Shared(RwLockReadGuard<'a, ()>),
+    Alone(RwLockWriteGuard<'a, ()>),
+}
+
 /// What running a case produced.
 #[derive(Debug, Default)]
 pub struct CaseRun {
@@ -118,18 +124,26 @@ impl Session {
         }
     }
 
-    /// Holds scope `scope_idx` shared: other shared holders run alongside.
-    pub fn scope_shared(&self, scope_idx: usize) -> RwLockReadGuard<'_, ()> {
-        self.scope_locks[scope_idx]
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+    /// Holds scope `scope_idx` until the hold is dropped: alone (no other trial sends requests
+    /// to it meanwhile) for trials that judge everything the scope holds, shared otherwise.
+    pub fn hold_scope(&self, scope_idx: usize, alone: bool) -> ScopeHold<'_> {
+        let lock = &self.scope_locks[scope_idx];
+        if alone {
+            ScopeHold::Alone(lock.write().unwrap_or_else(|p| p.into_inner()))
+        } else {
+            ScopeHold::Shared(lock.read().unwrap_or_else(|p| p.into_inner()))
+        }
     }
 
-    /// Holds scope `scope_idx` alone: no other trial sends requests to it meanwhile.
-    pub fn scope_exclusive(&self, scope_idx: usize) -> RwLockWriteGuard<'_, ()> {
-        self.scope_locks[scope_idx]
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
+    /// The hold a hand-written case needs: the list walk pages through the whole scope, and a
+    /// concurrent create or delete would shift its pages under it (an item seen twice or not at
+    /// all), so it runs alone.
+    pub fn hold_scope_for_case(&self, scope_idx: usize, case_idx: usize) -> ScopeHold<'_> {
+        let walks_the_list = matches!(
+            self.cases[case_idx].body,
+            CaseBody::Builtin(Builtin::ListPagination)
+        );
+        self.hold_scope(scope_idx, walks_the_list)
     }
 
     /// Requests sent so far, and how many of them generated trials sent.

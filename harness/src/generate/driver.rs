@@ -308,13 +308,7 @@ pub fn run_property(
         creds,
     };
     // Sequences compare the whole scope with a model, so nothing else may write to it.
-    let _shared;
-    let _exclusive;
-    if property.generator.exclusive() {
-        _exclusive = session.scope_exclusive(scope_idx);
-    } else {
-        _shared = session.scope_shared(scope_idx);
-    }
+    let _scope = session.hold_scope(scope_idx, property.generator.exclusive());
     let cases = property.runner_cases(session.settings.cases);
     let ran = match property.generator {
         Generator::Sequences => super::stateful::run(&ctx, trial, cases),
