@@ -74,10 +74,11 @@ median() {
 /usr/bin/env time -f "%M" -o "$work/harness.rss" \
   target/release/csr-conformance -q --junit "$work/junit.xml" "$@" >"$work/harness.out" 2>"$work/harness.err" || {
   echo "the harness run failed:" >&2; tail -20 "$work/harness.err" >&2; exit 1; }
-line=$(grep 'exchanges checked in' "$work/harness.err")
-exchanges=$(echo "$line" | sed -n 's/.*: \([0-9]*\) exchanges checked in \([0-9.]*\) s (\([0-9]*\)\/s).*/\1/p')
-seconds=$(echo "$line" | sed -n 's/.*checked in \([0-9.]*\) s.*/\1/p')
-per_sec=$(echo "$line" | sed -n 's/.*(\([0-9]*\)\/s).*/\1/p')
+# The run's last line: `csr-conformance: N requests (G generated) in T s, seed S`.
+line=$(grep -E '^csr-conformance: [0-9]+ requests' "$work/harness.out" | tail -1)
+exchanges=$(echo "$line" | sed -n 's/^csr-conformance: \([0-9]*\) requests.*/\1/p')
+seconds=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) s, seed.*/\1/p')
+per_sec=$(awk -v n="$exchanges" -v t="$seconds" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print "n/a" }')
 rss_kib=$(tail -1 "$work/harness.rss")
 
 # 2a. The emulator: GET of one CSR.
@@ -124,8 +125,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 echo
 echo "== harness against the embedded emulator (args: ${*:-none})"
-echo "exchanges checked:        $exchanges in $seconds s"
-echo "checked exchanges/s:      $per_sec"
+echo "requests, every answer checked: $exchanges in $seconds s"
+echo "checked requests/s:       $per_sec"
 echo "peak RSS:                 $((rss_kib / 1024)) MiB"
 echo
 echo "== wrk GET, 1 thread, 32 connections, median of $rounds x ${duration} s  requests/s     p99 (ms)"

@@ -292,12 +292,8 @@ pub struct Case {
 }
 
 impl Case {
-    /// Whether running it changes state on the target (so `--read-only` must skip it).
-    pub fn writes(&self) -> bool {
-        self.write_method().is_some()
-    }
-
-    /// The first method the case sends that may change state on the target, if any.
+    /// The first method the case sends that may change state on the target, if any (so
+    /// `--read-only` must skip it).
     pub fn write_method(&self) -> Option<&str> {
         match &self.body {
             CaseBody::Steps(steps) => steps
@@ -756,8 +752,8 @@ expect = { status = "4xx", codes = [1419], json = { "/success" = false } }
         assert_eq!(steps[0].query, vec![("page".into(), "2".into())]);
         assert_eq!(steps[0].expect.status, Some(StatusSpec::Class(4)));
         assert_eq!(steps[0].origin.line, 11);
-        assert!(!c.writes());
-        assert!(cases[0].writes());
+        assert!(c.write_method().is_none());
+        assert!(cases[0].write_method().is_some());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! never a panic.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::limits::Limits;
@@ -33,8 +33,6 @@ pub struct Executor {
     client: reqwest::Client,
     config: ExecutorConfig,
     limits: Arc<Limits>,
-    /// Exchanges completed, for the run's throughput figure.
-    answered: AtomicU64,
     /// Requests put on the wire, retries included, for the run's summary line.
     sent: AtomicUsize,
 }
@@ -85,7 +83,6 @@ impl Executor {
             client,
             config,
             limits: Arc::new(Limits::unbounded()),
-            answered: AtomicU64::new(0),
             sent: AtomicUsize::new(0),
         })
     }
@@ -98,11 +95,6 @@ impl Executor {
 
     pub fn limits(&self) -> &Arc<Limits> {
         &self.limits
-    }
-
-    /// How many answers came back so far.
-    pub fn answered(&self) -> u64 {
-        self.answered.load(Ordering::Relaxed)
     }
 
     pub fn base_url(&self) -> &str {
@@ -202,7 +194,6 @@ impl Executor {
         match &result {
             Ok(_) => {
                 self.limits.breaker.answered();
-                self.answered.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) if e.unanswered() => self.limits.breaker.unanswered(&e.to_string()),
             Err(_) => {}

@@ -419,14 +419,6 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     if let Some(reason) = limits.refusal() {
         eprintln!("csr-conformance: stopped early: {reason}");
     }
-    if let Some(live) = session.live_if_started() {
-        let answered = live.executor.answered();
-        let secs = started.elapsed().as_secs_f64();
-        eprintln!(
-            "csr-conformance: {answered} exchanges checked in {secs:.2} s ({:.0}/s)",
-            answered as f64 / secs.max(1e-9)
-        );
-    }
 
     // Under nextest every trial is its own process; its JUnit report is nextest's own.
     let under_nextest = std::env::var_os("NEXTEST_RUN_ID").is_some();

@@ -149,9 +149,7 @@ impl Session {
     /// Requests sent so far, and how many of them generated trials sent.
     pub fn requests_sent(&self) -> (usize, usize) {
         let total = self
-            .live
-            .get()
-            .and_then(|l| l.as_ref().ok())
+            .live_if_started()
             .map_or(0, |l| l.executor.requests_sent());
         (total, self.generated.load(Ordering::Relaxed))
     }
@@ -231,16 +229,14 @@ impl Session {
         match &self.settings.target {
             TargetSpec::Remote { base_url, .. } => Some(base_url.clone()),
             TargetSpec::Embedded => self
-                .live
-                .get()
-                .and_then(|l| l.as_ref().ok())
+                .live_if_started()
                 .map(|l| l.executor.base_url().to_string()),
         }
     }
 
     /// Every secret value in play, for redaction.
     pub fn secrets(&self) -> Vec<String> {
-        match self.live.get().and_then(|l| l.as_ref().ok()) {
+        match self.live_if_started() {
             Some(l) => l
                 .executor
                 .credentials()
