@@ -362,7 +362,7 @@ struct RawStep {
 }
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-const ALL_SCOPES: [ScopeKind; 2] = [ScopeKind::Account, ScopeKind::Zone];
+pub(crate) const ALL_SCOPES: [ScopeKind; 2] = [ScopeKind::Account, ScopeKind::Zone];
 
 /// Parses one case file. `text` is its content; `path` only names it in errors.
 pub fn parse_case_file(path: &Path, text: &str) -> Result<Vec<Case>, LoadError> {
@@ -585,7 +585,8 @@ fn check_pointer(pointer: &str) -> Result<(), String> {
     }
 }
 
-fn is_identifier(s: &str) -> bool {
+/// A name a case file may give: lowercase letters, digits, '_' or '-'.
+pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
@@ -620,7 +621,8 @@ pub fn to_json(v: toml::Value) -> Value {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+/// The 1-based line of byte `offset` in `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
     text.as_bytes()[..offset]
         .iter()

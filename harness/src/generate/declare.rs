@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cases::{LoadError, Origin, ScopeKind};
+use crate::cases::{ALL_SCOPES, LoadError, Origin, ScopeKind, is_identifier, line_of};
 
 /// The file in the cases directory that declares generated properties.
 pub const FILE_NAME: &str = "properties.toml";
@@ -243,27 +243,22 @@ pub fn load_dir(dir: &Path) -> (Vec<Property>, Vec<LoadError>) {
 
 /// Parses a property file; `path` only names it in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Vec<Property>, LoadError> {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
     let raw: RawFile = toml::from_str(text).map_err(|e| LoadError {
         file: path.to_path_buf(),
-        line: e.span().map_or(0, |s| line_of(s.start)),
+        line: e.span().map_or(0, |s| line_of(text, s.start)),
         message: e.message().trim().to_string(),
     })?;
     let mut names = HashSet::new();
     let mut out = Vec::new();
     for spanned in raw.property {
-        let line = line_of(spanned.span().start);
+        let line = line_of(text, spanned.span().start);
         let err = |message: String| LoadError {
             file: path.to_path_buf(),
             line,
             message,
         };
         let p = spanned.into_inner();
-        let name_ok = !p.name.is_empty()
-            && p.name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !name_ok {
+        if !is_identifier(&p.name) {
             return Err(err(format!(
                 "property name {:?} must be lowercase letters, digits, '_' or '-'",
                 p.name
@@ -305,9 +300,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Property>, LoadError> {
                 p.name
             )));
         }
-        let scopes = p
-            .scopes
-            .unwrap_or_else(|| vec![ScopeKind::Account, ScopeKind::Zone]);
+        let scopes = p.scopes.unwrap_or_else(|| ALL_SCOPES.to_vec());
         if scopes.is_empty() {
             return Err(err(format!("property {:?} has no scopes", p.name)));
         }

@@ -118,7 +118,7 @@ pub fn scan(text: &str, secrets: &Secrets) -> Vec<Leak> {
     found
         .into_iter()
         .map(|(at, what)| Leak {
-            line: text[..at].matches('\n').count() + 1,
+            line: crate::cases::line_of(text, at),
             what,
         })
         .collect()
