@@ -1,8 +1,11 @@
 //! RSA-2048 generation takes tens of milliseconds, so a background thread keeps a few keys
-//! ready and create only waits for one when the pool has run dry.
+//! ready and create only waits for one when the pool has run dry. With reuse on, the first few
+//! RSA keys are handed out again in turn, for load where key generation would be most of the
+//! work; the API never shows a key, so no client can tell.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use rcgen::KeyPair;
 
@@ -10,14 +13,30 @@ use crate::csr::{CsrError, KeyType, generate_key};
 
 pub struct KeyPool {
     ready: Option<Mutex<Receiver<KeyPair>>>,
+    /// At most this many distinct RSA keys, then those again in turn; 0: a new key every time.
+    reuse: usize,
+    made: Mutex<Vec<Arc<KeyPair>>>,
+    turn: AtomicUsize,
 }
 
 impl KeyPool {
     /// Starts the filler thread unless `size` is 0. The thread ends by itself once the pool is
-    /// dropped (its next hand-over fails), so the pool owns no handle to join.
-    pub fn new(size: usize) -> KeyPool {
+    /// dropped (its next hand-over fails), so the pool owns no handle to join. `reuse` above 0
+    /// caps the distinct RSA keys ever made at that many.
+    pub fn new(size: usize, reuse: usize) -> KeyPool {
+        // With reuse, more ready keys than will ever be taken would only cost start-up time.
+        let ready = if reuse == 0 { size } else { size.min(reuse) };
+        KeyPool {
+            ready: Self::filler(ready),
+            reuse,
+            made: Mutex::default(),
+            turn: AtomicUsize::new(0),
+        }
+    }
+
+    fn filler(size: usize) -> Option<Mutex<Receiver<KeyPair>>> {
         if size == 0 {
-            return KeyPool { ready: None };
+            return None;
         }
         let (tx, rx) = sync_channel::<KeyPair>(size);
         let spawned = std::thread::Builder::new()
@@ -39,10 +58,8 @@ impl KeyPool {
                     }
                 }
             });
-        KeyPool {
-            // Without a filler thread every key is made on demand, which is slower but correct.
-            ready: spawned.ok().map(|_| Mutex::new(rx)),
-        }
+        // Without a filler thread every key is made on demand, which is slower but correct.
+        spawned.ok().map(|_| Mutex::new(rx))
     }
 
     /// A ready RSA key, if the pool has one.
@@ -53,19 +70,38 @@ impl KeyPool {
     }
 
     /// The key for a new CSR: RSA from the pool when it can, otherwise freshly generated on
-    /// tokio's blocking pool so request threads never stall on key generation.
-    pub async fn key_for(&self, key_type: KeyType) -> Result<KeyPair, CsrError> {
-        if key_type == KeyType::Rsa2048
-            && let Some(key) = self.take_rsa()
-        {
+    /// tokio's blocking pool so request threads never stall on key generation; with reuse on
+    /// and its keys made, one of those.
+    pub async fn key_for(&self, key_type: KeyType) -> Result<Arc<KeyPair>, CsrError> {
+        if key_type == KeyType::P256v1 {
+            return generate_key(key_type).map(Arc::new);
+        }
+        if let Some(key) = self.reused() {
             return Ok(key);
         }
-        match key_type {
-            KeyType::P256v1 => generate_key(key_type),
-            KeyType::Rsa2048 => tokio::task::spawn_blocking(move || generate_key(key_type))
+        let key = Arc::new(match self.take_rsa() {
+            Some(key) => key,
+            None => tokio::task::spawn_blocking(move || generate_key(key_type))
                 .await
-                .map_err(|_| CsrError::Cancelled)?,
+                .map_err(|_| CsrError::Cancelled)??,
+        });
+        if self.reuse > 0 {
+            let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+            if made.len() < self.reuse {
+                made.push(key.clone());
+            }
         }
+        Ok(key)
+    }
+
+    /// The next of the reused keys once all of them are made.
+    fn reused(&self) -> Option<Arc<KeyPair>> {
+        if self.reuse == 0 {
+            return None;
+        }
+        let made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        (made.len() >= self.reuse)
+            .then(|| made[self.turn.fetch_add(1, Ordering::Relaxed) % made.len()].clone())
     }
 }
 
@@ -76,7 +112,7 @@ mod tests {
 
     #[test]
     fn pool_fills_in_the_background_and_hands_out_rsa_keys() {
-        let pool = KeyPool::new(1);
+        let pool = KeyPool::new(1, 0);
         let deadline = Instant::now() + Duration::from_secs(20);
         let key = loop {
             if let Some(k) = pool.take_rsa() {
@@ -88,10 +124,44 @@ mod tests {
         assert!(key.is_compatible(&PKCS_RSA_SHA256));
     }
 
-    #[test]
-    fn empty_pool_size_means_no_pool() {
-        assert!(KeyPool::new(0).take_rsa().is_none());
+    fn rsa_keys(pool: &KeyPool, n: usize) -> Vec<Vec<u8>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        (0..n)
+            .map(|_| {
+                let key = rt.block_on(pool.key_for(KeyType::Rsa2048)).unwrap();
+                assert!(key.is_compatible(&PKCS_RSA_SHA256));
+                key.subject_public_key_info()
+            })
+            .collect()
     }
 
-    use rcgen::PKCS_RSA_SHA256;
+    #[test]
+    fn without_reuse_every_rsa_key_is_new() {
+        let keys = rsa_keys(&KeyPool::new(0, 0), 3);
+        assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+    }
+
+    #[test]
+    fn reuse_makes_that_many_keys_then_hands_them_out_in_turn() {
+        let keys = rsa_keys(&KeyPool::new(1, 2), 6);
+        assert_ne!(keys[0], keys[1]);
+        assert_eq!(keys[2..], [&keys[..2], &keys[..2]].concat());
+        // P-256 keys are cheap and stay new.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let pool = KeyPool::new(0, 1);
+        let a = rt.block_on(pool.key_for(KeyType::P256v1)).unwrap();
+        let b = rt.block_on(pool.key_for(KeyType::P256v1)).unwrap();
+        assert_ne!(a.subject_public_key_info(), b.subject_public_key_info());
+    }
+
+    #[test]
+    fn empty_pool_size_means_no_pool() {
+        assert!(KeyPool::new(0, 0).take_rsa().is_none());
+    }
+
+    use rcgen::{PKCS_RSA_SHA256, PublicKeyData};
 }

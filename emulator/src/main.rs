@@ -35,6 +35,10 @@ struct Cli {
     /// How many RSA-2048 keys to keep pre-generated (0: generate each on demand)
     #[arg(long, value_name = "N")]
     key_pool: Option<usize>,
+    /// Make at most N distinct RSA-2048 keys, then sign new CSRs with those in turn (for load
+    /// tests: no client can see a key) [default: a new key for every CSR]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    reuse_rsa_keys: usize,
     /// CSRs each account and zone already holds on first sight, created before start-up
     /// (varied subjects, both key types; name and description in accounts)
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -69,6 +73,7 @@ impl Cli {
             rate_limit: self.rate_limit,
             latency: self.latency_ms.map(Duration::from_millis),
             key_pool_size: self.key_pool.unwrap_or(defaults.key_pool_size),
+            reuse_rsa_keys: self.reuse_rsa_keys,
             preload: self.preload,
             sdk_suite: self.sdk_suite,
             fallback: self.fallback,
@@ -165,6 +170,8 @@ mod tests {
             "25",
             "--key-pool",
             "0",
+            "--reuse-rsa-keys",
+            "3",
             "--preload",
             "4",
             "--sdk-suite",
@@ -180,6 +187,7 @@ mod tests {
         assert_eq!(cfg.rate_limit, Some(RateLimit::CLOUDFLARE));
         assert_eq!(cfg.latency, Some(Duration::from_millis(25)));
         assert_eq!(cfg.key_pool_size, 0);
+        assert_eq!(cfg.reuse_rsa_keys, 3);
         assert_eq!(cfg.preload, 4);
         assert!(cfg.sdk_suite);
         assert_eq!(cfg.fallback.as_deref(), Some("http://127.0.0.1:4011"));
