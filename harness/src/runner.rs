@@ -392,14 +392,11 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         cli.run.partition,
         after.is_some(),
     ));
-    let mut trials = build_trials(&session, &recorder, &load_errors, cli.run.retries);
-    trials.extend(property_trials(
-        &session,
-        &recorder,
-        &properties,
-        trials.len(),
-        run_started,
-    ));
+    let cases = build_trials(&session, &recorder, &load_errors, cli.run.retries);
+    // Generated trials first, heaviest first: the longest then overlap everything else instead
+    // of ending the run alone. Reports keep the declared order.
+    let mut trials = property_trials(&session, &recorder, &properties, cases.len(), run_started);
+    trials.extend(cases);
     let trials = partition::shard(cli.run.partition.as_ref(), &cli.libtest, trials);
     let conclusion = libtest_mimic::run(&libtest_args, trials);
     let after_ok = after.is_none_or(|f| f(&session, &recorder.take_outcomes()));
@@ -485,6 +482,7 @@ fn property_trials(
         };
         for property in properties.iter().filter(|p| p.scopes.contains(&kind)) {
             let name = format!("property::{}::{}", scope.label(), property.name);
+            let weight = property.weight(session.settings.cases);
             let index = first_index + trials.len();
             let (session, recorder, property) =
                 (session.clone(), recorder.clone(), property.clone());
@@ -504,10 +502,11 @@ fn property_trials(
                 result
             })
             .with_kind("generated");
-            trials.push((name.clone(), name, trial));
+            trials.push((weight, (name.clone(), name, trial)));
         }
     }
-    trials
+    trials.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
+    trials.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Checks what loading cannot: that every template name a case uses means something, and that

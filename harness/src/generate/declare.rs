@@ -193,6 +193,20 @@ impl Property {
             _ => cases,
         }
     }
+
+    /// About how many requests the property sends in one scope: what trials are ordered by, so
+    /// that the longest start first and do not end a run alone.
+    pub fn weight(&self, override_cases: Option<u32>) -> u64 {
+        let cases = u64::from(self.runner_cases(override_cases));
+        cases
+            * match self.generator {
+                // A baseline walk, the growth, the steps (each with a walk) and the teardown.
+                Generator::Sequences => 2 * u64::from(self.steps) + 2 * u64::from(self.volume) + 2,
+                Generator::CreateValid => 3,
+                Generator::CreateUnspecified => 2,
+                _ => 1,
+            }
+    }
 }
 
 #[derive(Deserialize)]

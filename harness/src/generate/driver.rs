@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::cases::AuthMode;
 use crate::model::{Credentials, Exchange, Finding, HeaderValue, Outcome, Request, Scope, Verdict};
 use crate::schemas::Schemas;
-use crate::session::{Session, auth_headers, foreign};
+use crate::session::{ScopeHold, Session, auth_headers, foreign};
 
 use super::declare::{Check, Generator, Property};
 use super::properties;
@@ -26,6 +26,8 @@ const MAX_INPUT_CHARS: usize = 3000;
 pub struct Ctx<'a> {
     pub session: &'a Session,
     pub scope: Scope,
+    /// The index of `scope` in the session's scopes, for [`Ctx::hold`].
+    pub scope_idx: usize,
     pub foreign: Scope,
     pub account: bool,
     pub property: &'a Property,
@@ -41,6 +43,16 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn checks(&self, c: Check) -> bool {
         self.property.checks(c)
+    }
+
+    /// Holds the scope for one case (or a setup or teardown): alone for generators that judge
+    /// the whole scope or leave odd CSRs in it for a moment, shared otherwise. Held per case,
+    /// not per trial, so other trials' cases run between this trial's; every write happens
+    /// under a hold, and what a case creates it deletes before letting go (setups excepted,
+    /// whose CSRs stay put until their teardown).
+    pub fn hold(&self) -> ScopeHold<'_> {
+        self.session
+            .hold_scope(self.scope_idx, self.property.generator.exclusive())
     }
 
     pub fn collection(&self, scope: &Scope) -> String {
@@ -179,7 +191,10 @@ pub fn run_cases<T: Clone + Debug>(
         if broken.borrow().is_some() {
             return Ok(());
         }
-        let r = case(ctx, &input);
+        let r = {
+            let _hold = ctx.hold();
+            case(ctx, &input)
+        };
         if let Some(e) = &r.error {
             *broken.borrow_mut() = Some(e.clone());
         } else if r.findings.is_empty() {
@@ -300,6 +315,7 @@ pub fn run_property(
         foreign: foreign(&scope),
         account: matches!(scope, Scope::Account(_)),
         scope,
+        scope_idx,
         property,
         headers,
         read_only,
@@ -307,8 +323,6 @@ pub fn run_property(
         schemas: session.schemas.as_ref().ok(),
         creds,
     };
-    // Sequences compare the whole scope with a model, so nothing else may write to it.
-    let _scope = session.hold_scope(scope_idx, property.generator.exclusive());
     let cases = property.runner_cases(session.settings.cases);
     let ran = match property.generator {
         Generator::Sequences => super::stateful::run(&ctx, trial, cases),

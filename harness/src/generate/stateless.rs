@@ -188,6 +188,7 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
     let mut setup = CaseResult::default();
     let mut own: Vec<(String, String)> = Vec::new();
     if !ctx.read_only && ctx.checks(Check::ListOrder) {
+        let _hold = ctx.hold();
         for i in 0..OWN {
             let name = format!("csr-conformance-order-{}", (b'c' - i as u8) as char);
             let host = format!("order-{i}.csr-conformance.net");
@@ -220,6 +221,7 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
                 "creating this run's CSRs for the order property failed".into(),
             )],
         };
+        let _hold = ctx.hold();
         for (id, _) in &own {
             let mut r = CaseResult::default();
             delete_quietly(ctx, &mut r, id);
@@ -229,6 +231,7 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
     let ran = run_cases(ctx, trial, cases, super::lists::inputs(), |ctx, input| {
         list_case(ctx, input, &own)
     });
+    let _hold = ctx.hold();
     for (id, _) in &own {
         let mut r = CaseResult::default();
         delete_quietly(ctx, &mut r, id);
