@@ -9,6 +9,7 @@ mod csr;
 mod error;
 mod fallback;
 mod fault;
+mod guard;
 mod key_pool;
 mod preload;
 mod rate_limit;
@@ -23,6 +24,6 @@ pub use config::{Config, RateLimit, SDK_TEST_API_KEY, SDK_TEST_EMAIL, SDK_TEST_T
 pub use csr::KeyType;
 pub use error::ApiError;
 pub use fault::Fault;
-pub use routes::{MAX_BODY_BYTES, app, check_fallback};
+pub use routes::{App, MAX_BODY_BYTES, app, check_fallback};
 pub use sdk_suite::EXAMPLE_ID as SDK_SUITE_EXAMPLE_ID;
 pub use server::Emulator;

@@ -108,7 +108,8 @@ async fn main() -> std::process::ExitCode {
         let _ = writeln!(out, "csr-emulator listening on http://{addr}/client/v4");
         let _ = out.flush();
     }
-    let serve = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal());
+    let serve =
+        axum::serve(listener, router.into_make_service()).with_graceful_shutdown(shutdown_signal());
     // A client that keeps its connection busy must not stop the process from exiting.
     let deadline = async {
         shutdown_signal().await;

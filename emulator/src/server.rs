@@ -58,10 +58,11 @@ impl Emulator {
                         }
                     };
                     let mut graceful = stopped.clone();
-                    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                        // A dropped sender counts as "stop" too.
-                        let _ = graceful.wait_for(|stop| *stop).await;
-                    });
+                    let serve = axum::serve(listener, router.into_make_service())
+                        .with_graceful_shutdown(async move {
+                            // A dropped sender counts as "stop" too.
+                            let _ = graceful.wait_for(|stop| *stop).await;
+                        });
                     // Graceful shutdown waits for clients; a client that never hangs up must
                     // not keep the caller's drop waiting forever.
                     let deadline = async move {

@@ -2,7 +2,7 @@
 //! namespace: an id found in one scope is never looked up in another.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -128,7 +128,8 @@ pub struct Limits {
 
 pub struct Store {
     limits: Limits,
-    inner: Mutex<Inner>,
+    /// Reads (get, list) share it: they are most of the traffic.
+    inner: RwLock<Inner>,
 }
 
 #[derive(Default)]
@@ -142,13 +143,17 @@ impl Store {
     pub fn new(limits: Limits) -> Store {
         Store {
             limits,
-            inner: Mutex::new(Inner::default()),
+            inner: RwLock::new(Inner::default()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> RwLockWriteGuard<'_, Inner> {
         // A panic elsewhere must not turn every later request into a 5xx.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn insert(&self, scope: &Scope, stored: StoredCsr) -> Result<Arc<StoredCsr>, ApiError> {
@@ -209,7 +214,7 @@ impl Store {
 
     /// The scope's CSRs as they are now (for the `racy-creates` fault's read-modify-write).
     pub fn snapshot(&self, scope: &Scope) -> HashMap<String, Arc<StoredCsr>> {
-        self.lock().scopes.get(scope).cloned().unwrap_or_default()
+        self.read().scopes.get(scope).cloned().unwrap_or_default()
     }
 
     /// Puts back a scope's CSRs read earlier: whatever changed meanwhile is lost (the
@@ -228,7 +233,7 @@ impl Store {
 
     /// The scope holding `id`, whichever it is (the `delete-ignores-scope` fault).
     pub fn scope_of(&self, id: &str) -> Option<Scope> {
-        self.lock()
+        self.read()
             .scopes
             .iter()
             .find(|(_, csrs)| csrs.contains_key(id))
@@ -236,7 +241,7 @@ impl Store {
     }
 
     pub fn get(&self, scope: &Scope, id: &str) -> Option<Arc<StoredCsr>> {
-        self.lock().scopes.get(scope)?.get(id).cloned()
+        self.read().scopes.get(scope)?.get(id).cloned()
     }
 
     pub fn remove(&self, scope: &Scope, id: &str) -> Option<Arc<StoredCsr>> {
@@ -259,7 +264,7 @@ impl Store {
         order: ListOrder,
         direction: Direction,
     ) -> Vec<Arc<StoredCsr>> {
-        let mut all: Vec<Arc<StoredCsr>> = match self.lock().scopes.get(scope) {
+        let mut all: Vec<Arc<StoredCsr>> = match self.read().scopes.get(scope) {
             Some(csrs) => csrs.values().cloned().collect(),
             None => return Vec::new(),
         };

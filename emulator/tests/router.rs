@@ -2,10 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use csr_emulator::{Config, RateLimit, app};
+use csr_emulator::{App, Config, RateLimit, app};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -28,7 +27,7 @@ fn config() -> Config {
     }
 }
 
-fn router() -> Router {
+fn router() -> App {
     app(config())
 }
 
@@ -47,7 +46,7 @@ enum Auth {
 }
 
 async fn send_raw(
-    app: &Router,
+    app: &App,
     method: Method,
     uri: &str,
     auth: Auth,
@@ -98,7 +97,7 @@ async fn send_raw(
     }
 }
 
-async fn send(app: &Router, method: Method, uri: &str, auth: Auth, body: Option<Value>) -> Reply {
+async fn send(app: &App, method: Method, uri: &str, auth: Auth, body: Option<Value>) -> Reply {
     let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
     send_raw(
         app,
@@ -146,7 +145,7 @@ fn create_body() -> Value {
     })
 }
 
-async fn create(app: &Router, uri: &str, body: Value) -> Value {
+async fn create(app: &App, uri: &str, body: Value) -> Value {
     let r = send(app, Method::POST, uri, Auth::Token, Some(body)).await;
     assert_success(&r, StatusCode::CREATED);
     r.body["result"].clone()
@@ -863,7 +862,7 @@ async fn a_csr_is_only_visible_in_its_own_account_or_zone() {
 
 // ---------------------------------------------------------------- list
 
-async fn list(app: &Router, uri: &str) -> Reply {
+async fn list(app: &App, uri: &str) -> Reply {
     send(app, Method::GET, uri, Auth::Token, None).await
 }
 
