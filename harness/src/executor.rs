@@ -282,11 +282,7 @@ impl Executor {
         }
         Ok(Exchange {
             request: request.clone(),
-            response: Response {
-                status,
-                headers,
-                body,
-            },
+            response: Response::new(status, headers, body),
             elapsed: started.elapsed(),
         })
     }

@@ -1121,8 +1121,8 @@ fn resolve_expect(
     })
 }
 
-pub fn body_json(ex: &Exchange) -> Option<Value> {
-    serde_json::from_slice(&ex.response.body).ok()
+pub fn body_json(ex: &Exchange) -> Option<&Value> {
+    ex.response.body_json()
 }
 
 fn scope_kind(scope: &Scope) -> crate::cases::ScopeKind {

@@ -37,9 +37,13 @@ pub fn check(ex: &Exchange, secrets: &[&str]) -> Vec<Finding> {
         }
     }
 
-    let body: Value = match serde_json::from_slice(&ex.response.body) {
-        Ok(v) => v,
-        Err(e) => {
+    let body: &Value = match ex.response.body_json() {
+        Some(v) => v,
+        None => {
+            // Parsed again only to say why it is not JSON.
+            let e = serde_json::from_slice::<Value>(&ex.response.body)
+                .err()
+                .map_or_else(String::new, |e| e.to_string());
             out.push(Finding::new(
                 "envelope.json",
                 "",

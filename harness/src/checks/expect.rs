@@ -53,9 +53,9 @@ pub fn check(ex: &Exchange, expect: &Resolved) -> Vec<Finding> {
             format!("expected status {spec}, got {status}"),
         ));
     }
-    let body: Option<Value> = serde_json::from_slice(&ex.response.body).ok();
+    let body: Option<&Value> = ex.response.body_json();
     let null = Value::Null;
-    let body_ref = body.as_ref().unwrap_or(&null);
+    let body_ref = body.unwrap_or(&null);
 
     if expect.strict_codes && !expect.codes.is_empty() {
         let got: Vec<i64> = body_ref

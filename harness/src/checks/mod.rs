@@ -63,7 +63,7 @@ pub fn schema_family(ex: &Exchange, schemas: &Schemas) -> Vec<Finding> {
     let Some(name) = schema_for(ex) else {
         return Vec::new();
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&ex.response.body) else {
+    let Some(body) = ex.response.body_json() else {
         return vec![Finding::new(
             "schema.json",
             "",
@@ -94,7 +94,7 @@ pub fn csr_objects(ex: &Exchange) -> Vec<(String, Value)> {
     let Some((op, _)) = classify(&ex.request.method, &ex.request.path) else {
         return Vec::new();
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&ex.response.body) else {
+    let Some(body) = ex.response.body_json() else {
         return Vec::new();
     };
     match (op, body.get("result")) {

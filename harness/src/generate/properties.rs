@@ -52,7 +52,7 @@ fn schema(ex: &Exchange, schemas: &Schemas) -> Vec<Finding> {
     let Some(name) = checks::schema_for(ex) else {
         return Vec::new();
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&ex.response.body) else {
+    let Some(body) = ex.response.body_json() else {
         return checks::schema_family(ex, schemas);
     };
     let mut out = schemas.check(&name, &body);
@@ -230,7 +230,7 @@ pub fn list_consistent(ex: &Exchange, page: Option<u64>, per_page: Option<u64>) 
             "a list with documented parameters must answer 200",
         )];
     }
-    let Ok(body) = serde_json::from_slice::<Value>(&ex.response.body) else {
+    let Some(body) = ex.response.body_json() else {
         return Vec::new(); // the envelope check reports it
     };
     // Only what the requested values add to the consistency the schema property checks.
@@ -251,7 +251,7 @@ pub fn list_order(
     if ex.response.status != 200 {
         return None;
     }
-    let body: Value = serde_json::from_slice(&ex.response.body).ok()?;
+    let body = ex.response.body_json()?;
     let items = body.get("result")?.as_array()?;
     let keys: Vec<(String, String)> = items
         .iter()

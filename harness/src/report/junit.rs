@@ -520,21 +520,20 @@ impl Sanitizer {
                     let quoted = matches!(o.verdict, Verdict::Failure(_) | Verdict::Error(_));
                     Exchange {
                         request: self.request(&ex.request, quoted),
-                        response: Response {
-                            status: ex.response.status,
-                            headers: ex
-                                .response
+                        response: Response::new(
+                            ex.response.status,
+                            ex.response
                                 .headers
                                 .iter()
                                 .map(|(k, v)| (t(k), t(v)))
                                 .collect(),
-                            body: if quoted {
+                            if quoted {
                                 t(&String::from_utf8_lossy(&ex.response.body).into_owned())
                                     .into_bytes()
                             } else {
                                 Vec::new()
                             },
-                        },
+                        ),
                         elapsed: ex.elapsed,
                     }
                 })
