@@ -464,7 +464,7 @@ impl Session {
         let mut findings = expect::check(&exchange, &resolved);
         if let Some(name) = &step.expect.schema {
             match (&self.schemas, body_json(&exchange)) {
-                (Ok(s), Some(b)) => findings.extend(s.check(name, &b)),
+                (Ok(s), Some(b)) => findings.extend(s.check(name, b)),
                 (Ok(_), None) => {}
                 (Err(e), _) => {
                     run.error = Some(format!("schemas could not be loaded: {e}"));

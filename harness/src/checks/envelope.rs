@@ -59,7 +59,7 @@ pub fn check(ex: &Exchange, secrets: &[&str]) -> Vec<Finding> {
             "envelope.json",
             "",
             "a JSON object",
-            kind(&body),
+            kind(body),
             "the body must be a JSON object",
         ));
         return out;

@@ -72,7 +72,7 @@ pub fn schema_family(ex: &Exchange, schemas: &Schemas) -> Vec<Finding> {
             "the body is not JSON, so it cannot satisfy its schema",
         )];
     };
-    let mut out = schemas.check(&name, &body);
+    let mut out = schemas.check(&name, body);
     if name.starts_with("list.") {
         let q = |k: &str| {
             ex.request
@@ -81,7 +81,7 @@ pub fn schema_family(ex: &Exchange, schemas: &Schemas) -> Vec<Finding> {
                 .find(|(n, _)| n == k)
                 .and_then(|(_, v)| v.parse().ok())
         };
-        out.extend(list::check_result_info(&body, q("page"), q("per_page")));
+        out.extend(list::check_result_info(body, q("page"), q("per_page")));
     }
     out
 }

@@ -55,9 +55,9 @@ fn schema(ex: &Exchange, schemas: &Schemas) -> Vec<Finding> {
     let Some(body) = ex.response.body_json() else {
         return checks::schema_family(ex, schemas);
     };
-    let mut out = schemas.check(&name, &body);
+    let mut out = schemas.check(&name, body);
     let (page, per_page) = documented_paging(ex);
-    out.extend(list::check_result_info(&body, page, per_page));
+    out.extend(list::check_result_info(body, page, per_page));
     out
 }
 
@@ -234,8 +234,8 @@ pub fn list_consistent(ex: &Exchange, page: Option<u64>, per_page: Option<u64>) 
         return Vec::new(); // the envelope check reports it
     };
     // Only what the requested values add to the consistency the schema property checks.
-    let plain = list::check_result_info(&body, None, None);
-    list::check_result_info(&body, page, per_page)
+    let plain = list::check_result_info(body, None, None);
+    list::check_result_info(body, page, per_page)
         .into_iter()
         .filter(|f| !plain.contains(f))
         .collect()
