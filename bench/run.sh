@@ -5,11 +5,10 @@
 #      of the emulator, of Prism serving the Custom CSR spec, and of a fixed-body axum server
 #      (emulator/examples/fixed_body.rs, the same stack answering one fixed body: the limit);
 #   3. the ratios the targets are stated in.
-# Arguments are passed to the harness, e.g. `bash bench/run.sh --cases 10000` once the
-# generator's flag exists. Installs wrk with apt-get if it is missing; Prism comes from
-# `bash .ci/install` (skipped, and said so, without it). Each wrk figure is the median of ROUNDS
-# runs, the servers taking turns, so that a burst of other work on the machine moves one round,
-# not the result. Tunables: DURATION (5 s per run), ROUNDS (3), WARMUP (1 s).
+# Arguments are passed to the harness instead of the default `--cases 10000`. Installs wrk with
+# apt-get and Prism with `bash .ci/install` when they are missing. Each wrk figure is the median
+# of ROUNDS runs, the servers taking turns, so that a burst of other work on the machine moves
+# one round, not the result. Tunables: DURATION (5 s per run), ROUNDS (3), WARMUP (1 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,11 +18,14 @@ warmup=${WARMUP:-1}
 token=Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY
 zone=023e105f4ecef8ad9ca31a8372d0c353
 
-if ! command -v wrk >/dev/null; then
+# wrk for the load, GNU time for the harness's peak RSS.
+if ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk time >/dev/null
 fi
 command -v curl >/dev/null || { echo "curl is needed" >&2; exit 2; }
+[ -x .ci/node/node_modules/.bin/prism ] || bash .ci/install >&2 || echo "could not install Prism" >&2
+[ $# -gt 0 ] || set -- --cases 10000
 
 echo "building (release)..." >&2
 cargo build --quiet --release -p csr-emulator -p csr-conformance --bins --example fixed_body
@@ -71,7 +73,7 @@ median() {
 }
 
 # 1. The harness against its embedded emulator.
-/usr/bin/env time -f "%M" -o "$work/harness.rss" \
+/usr/bin/time -f "%M" -o "$work/harness.rss" \
   target/release/csr-conformance -q --junit "$work/junit.xml" "$@" >"$work/harness.out" 2>"$work/harness.err" || {
   echo "the harness run failed:" >&2; tail -20 "$work/harness.err" >&2; exit 1; }
 # The run's last line: `csr-conformance: N requests (G generated) in T s, seed S`.
@@ -109,7 +111,7 @@ if [ -x "$prism" ]; then
     sleep 0.1
   done
 else
-  echo "Prism is not installed (bash .ci/install): its figures are left out" >&2
+  echo "Prism is not installed: its figures are left out" >&2
 fi
 
 echo "measuring: $rounds rounds of ${duration} s per server..." >&2
@@ -126,8 +128,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo
 echo "== harness against the embedded emulator (args: ${*:-none})"
 echo "requests, every answer checked: $exchanges in $seconds s"
-echo "checked requests/s:       $per_sec"
-echo "peak RSS:                 $((rss_kib / 1024)) MiB"
+echo "checked requests/s:       $per_sec   (target: >= 10000 at --cases 10000)"
+echo "peak RSS:                 $((rss_kib / 1024)) MiB   (target: < 64 MiB)"
 echo
 echo "== wrk GET, 1 thread, 32 connections, median of $rounds x ${duration} s  requests/s     p99 (ms)"
 printf "%-45s %12s %12s\n" "emulator" "$emu_rps" "$emu_p99"
