@@ -24,11 +24,7 @@ if ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk time >/dev/null
 fi
 command -v curl >/dev/null || { echo "curl is needed" >&2; exit 2; }
-[ -x .ci/node/node_modules/.bin/prism ] || bash .ci/install >&2 || echo "could not install Prism" >&2
 [ $# -gt 0 ] || set -- --cases 10000
-
-echo "building (release)..." >&2
-cargo build --quiet --release -p csr-emulator -p csr-conformance --bins --example fixed_body
 
 work=$(mktemp -d)
 pids=()
@@ -37,6 +33,19 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+began=$SECONDS
+# Prism installs (mostly downloading) while the build uses the cores.
+installing=""
+if [ ! -x .ci/node/node_modules/.bin/prism ]; then
+  bash .ci/install >"$work/install.log" 2>&1 &
+  installing=$!
+fi
+echo "building (release)..." >&2
+cargo build --quiet --release -p csr-emulator -p csr-conformance --bins --example fixed_body
+built=$((SECONDS - began))
+if [ -n "$installing" ] && ! wait "$installing"; then
+  echo "could not install Prism (see below); its figures are left out" >&2; tail -5 "$work/install.log" >&2
+fi
 
 # Waits for "... listening on URL" in a file and prints URL.
 listening() {
@@ -143,3 +152,5 @@ echo "== ratios (targets: >= 25x Prism, >= 0.90 of fixed-body rate, p99 <= 1.5x 
 if [ "$have_prism" = yes ]; then echo "emulator / Prism rate:        $(ratio "$emu_rps" "$pr_rps")x"; fi
 echo "emulator / fixed-body rate:   $(ratio "$emu_rps" "$fix_rps")"
 echo "emulator / fixed-body p99:    $(ratio "$emu_p99" "$fix_p99")"
+echo
+echo "(${SECONDS} s in all, of which ${built} s building)"
