@@ -139,15 +139,33 @@ impl Session {
         }
     }
 
-    /// The hold a hand-written case needs: the list walk pages through the whole scope, and a
+    /// The holds a hand-written case needs: the list walk pages through the whole scope, and a
     /// concurrent create or delete would shift its pages under it (an item seen twice or not at
-    /// all), so it runs alone.
-    pub fn hold_scope_for_case(&self, scope_idx: usize, case_idx: usize) -> ScopeHold<'_> {
-        let walks_the_list = matches!(
-            self.cases[case_idx].body,
-            CaseBody::Builtin(Builtin::ListPagination)
-        );
-        self.hold_scope(scope_idx, walks_the_list)
+    /// all), so it runs alone. A case that reads the sibling scope also holds that one, shared,
+    /// so that it never sees what a generated case leaves there for a moment (an unspecified
+    /// create's lower-case country). Holds are taken in scope order, so no two cases can each
+    /// wait for the other's.
+    pub fn hold_scope_for_case(&self, scope_idx: usize, case_idx: usize) -> Vec<ScopeHold<'_>> {
+        let case = &self.cases[case_idx];
+        let walks_the_list = matches!(case.body, CaseBody::Builtin(Builtin::ListPagination));
+        let reads_the_sibling = match &case.body {
+            CaseBody::Steps(steps) => steps.iter().any(|s| s.path.contains("${sibling_scope}")),
+            CaseBody::Builtin(_) => false,
+        };
+        (0..self.scope_locks.len())
+            .filter(|i| *i == scope_idx || (reads_the_sibling && self.is_sibling(scope_idx, *i)))
+            .map(|i| self.hold_scope(i, i == scope_idx && walks_the_list))
+            .collect()
+    }
+
+    /// Whether scope `other` is what `${sibling_scope}` means in scope `scope_idx`.
+    fn is_sibling(&self, scope_idx: usize, other: usize) -> bool {
+        let scopes = &self.settings.scopes;
+        scopes[other].segment() != scopes[scope_idx].segment()
+            && scopes
+                .iter()
+                .position(|s| s.segment() != scopes[scope_idx].segment())
+                == Some(other)
     }
 
     /// Requests sent so far, and how many of them generated trials sent.
