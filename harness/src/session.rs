@@ -1163,3 +1163,73 @@ pub fn foreign(scope: &Scope) -> Scope {
 pub(crate) fn is_skip(message: &str) -> bool {
     message.starts_with(SKIP)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(scopes: Vec<Scope>) -> Session {
+        let text = r#"
+[[case]]
+name = "own"
+[[case.steps]]
+method = "GET"
+path = "${scope}/custom_csrs"
+
+[[case]]
+name = "sibling"
+[[case.steps]]
+method = "GET"
+path = "${sibling_scope}/custom_csrs"
+"#;
+        let cases =
+            crate::cases::parse_case_file(std::path::Path::new("holds.toml"), text).unwrap();
+        let settings = Settings {
+            target: TargetSpec::Embedded,
+            scopes,
+            read_only: false,
+            strict: false,
+            timeout: Duration::from_secs(1),
+            seed: 1,
+            cases: None,
+        };
+        Session::new(settings, cases, Err("no schemas".into()))
+    }
+
+    fn scopes() -> Vec<Scope> {
+        vec![Scope::Account("a".into()), Scope::Zone("z".into())]
+    }
+
+    #[test]
+    fn a_case_reading_the_sibling_scope_holds_it_too() {
+        let s = session(scopes());
+        assert_eq!(s.hold_scope_for_case(0, 0).len(), 1);
+        assert_eq!(s.hold_scope_for_case(0, 1).len(), 2);
+        assert_eq!(s.hold_scope_for_case(1, 1).len(), 2);
+        // Without a sibling there is nothing more to hold.
+        let one = session(vec![Scope::Zone("z".into())]);
+        assert_eq!(one.hold_scope_for_case(0, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_sibling_hold_waits_for_a_case_that_holds_that_scope_alone() {
+        let s = session(scopes());
+        let alone = s.hold_scope(1, true);
+        let held = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|t| {
+            let waiting = t.spawn(|| {
+                let holds = s.hold_scope_for_case(0, 1);
+                held.store(true, Ordering::SeqCst);
+                drop(holds);
+            });
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(
+                !held.load(Ordering::SeqCst),
+                "read the zone while it was held alone"
+            );
+            drop(alone);
+            waiting.join().unwrap();
+        });
+        assert!(held.load(Ordering::SeqCst));
+    }
+}
