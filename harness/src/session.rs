@@ -152,20 +152,19 @@ impl Session {
             CaseBody::Steps(steps) => steps.iter().any(|s| s.path.contains("${sibling_scope}")),
             CaseBody::Builtin(_) => false,
         };
+        let sibling = self.sibling(scope_idx).filter(|_| reads_the_sibling);
         (0..self.scope_locks.len())
-            .filter(|i| *i == scope_idx || (reads_the_sibling && self.is_sibling(scope_idx, *i)))
+            .filter(|i| *i == scope_idx || Some(*i) == sibling)
             .map(|i| self.hold_scope(i, i == scope_idx && walks_the_list))
             .collect()
     }
 
-    /// Whether scope `other` is what `${sibling_scope}` means in scope `scope_idx`.
-    fn is_sibling(&self, scope_idx: usize, other: usize) -> bool {
+    /// The scope `${sibling_scope}` means in scope `scope_idx`: the first of the other kind.
+    fn sibling(&self, scope_idx: usize) -> Option<usize> {
         let scopes = &self.settings.scopes;
-        scopes[other].segment() != scopes[scope_idx].segment()
-            && scopes
-                .iter()
-                .position(|s| s.segment() != scopes[scope_idx].segment())
-                == Some(other)
+        scopes
+            .iter()
+            .position(|s| s.segment() != scopes[scope_idx].segment())
     }
 
     /// Requests sent so far, and how many of them generated trials sent.
@@ -647,11 +646,8 @@ impl Session {
             "foreign_scope" => return Ok(json!(foreign(scope).prefix())),
             "sibling_scope" => {
                 return self
-                    .settings
-                    .scopes
-                    .iter()
-                    .find(|s| s.segment() != scope.segment())
-                    .map(|s| json!(s.prefix()))
+                    .sibling(scope_idx)
+                    .map(|i| json!(self.settings.scopes[i].prefix()))
                     .ok_or_else(|| Stop::Skip("needs both an account and a zone scope".into()));
             }
             "run_id" => return Ok(json!(self.run_id)),
