@@ -159,10 +159,10 @@ async fn no_route(State(state): State<AppState>, req: Request) -> Response {
 
 /// Charges the credential's budget (a request without a valid one is answered by `CsrPath`).
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Ok(credential) = authenticate(req.headers(), &state.0.config) else {
-        return next.run(req).await;
-    };
-    let Some(limiter) = &state.0.limiter else {
+    let (Some(limiter), Ok(credential)) = (
+        &state.0.limiter,
+        authenticate(req.headers(), &state.0.config),
+    ) else {
         return next.run(req).await;
     };
     match limiter.charge(credential.rate_limit_key()) {
