@@ -249,11 +249,6 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body as JSON, if it is JSON.
-    pub fn json(&self) -> Option<Value> {
-        self.body_json().cloned()
-    }
-
     /// The first `max` characters of the body, for reports.
     pub fn excerpt(&self, max: usize) -> String {
         let text = String::from_utf8_lossy(&self.body);

@@ -697,7 +697,7 @@ impl Shared {
             Fault::UnknownIdFound => {
                 if get && a.status == 404 {
                     let id = r.as_ref().and_then(|r| r.id.clone()).unwrap_or_default();
-                    a = Answer::success(200, self.made_up_object(&id));
+                    a = Answer::success(200, made_up_object(&id));
                 }
             }
             Fault::CreateAnswers200 => {
@@ -716,7 +716,7 @@ impl Shared {
             }
             Fault::AcceptInvalidCreates => {
                 if create && a.status == 400 {
-                    a = Answer::success(201, self.made_up_object(&made_up_id(&out.body)));
+                    a = Answer::success(201, made_up_object(&made_up_id(&out.body)));
                 }
             }
             Fault::EndlessList => {
@@ -782,18 +782,18 @@ impl Shared {
             }
         });
     }
+}
 
-    /// A bare object under the given id. It never depends on what the run created before, so a
-    /// trial judges the same answer whichever trials ran first (in a whole run or in a shard).
-    fn made_up_object(&self, id: &str) -> Value {
-        json!({
-            "id": id,
-            "country": "PT", "state": "Lisboa", "locality": "Lisboa",
-            "organization": "made up", "common_name": "made-up.csr-conformance.net",
-            "sans": ["made-up.csr-conformance.net"], "key_type": "p256v1",
-            "created_at": "2025-01-01T00:00:00Z"
-        })
-    }
+/// A bare object under the given id. It never depends on what the run created before, so a
+/// trial judges the same answer whichever trials ran first (in a whole run or in a shard).
+fn made_up_object(id: &str) -> Value {
+    json!({
+        "id": id,
+        "country": "PT", "state": "Lisboa", "locality": "Lisboa",
+        "organization": "made up", "common_name": "made-up.csr-conformance.net",
+        "sans": ["made-up.csr-conformance.net"], "key_type": "p256v1",
+        "created_at": "2025-01-01T00:00:00Z"
+    })
 }
 
 /// A plausible UUID for an object that was never created.
