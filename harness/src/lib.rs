@@ -4,6 +4,7 @@ pub mod cases;
 pub mod checks;
 pub mod executor;
 pub mod generate;
+pub mod holds;
 pub mod limits;
 pub mod model;
 pub mod partition;

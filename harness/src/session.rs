@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -12,6 +12,7 @@ use tokio::runtime::Runtime;
 use crate::cases::{AuthMode, BodyTemplate, Builtin, Case, CaseBody, Step};
 use crate::checks::{self, Operation, expect};
 use crate::executor::{Executor, ExecutorConfig, TransportError};
+pub use crate::holds::{ScopeHold, ScopeLock, Use};
 use crate::limits::{CLEANUP_BUDGET, Limits};
 use crate::model::{Body, Credentials, Exchange, Finding, HeaderValue, Request, Scope, SecretRef};
 use crate::read_only;
@@ -40,12 +41,6 @@ pub struct Settings {
     pub seed: u64,
     /// `--cases N`: generated cases per property, instead of what the property file says.
     pub cases: Option<u32>,
-}
-
-/// A trial's hold on one scope (see [`Session::hold_scope`]); released when dropped.
-pub enum ScopeHold<'a> {
-    Shared(RwLockReadGuard<'a, ()>),
-    Alone(RwLockWriteGuard<'a, ()>),
 }
 
 /// What running a case produced.
@@ -80,9 +75,8 @@ pub struct Session {
     listings: Vec<OnceLock<Result<Vec<Value>, String>>>,
     created: Arc<Mutex<Vec<(Scope, String)>>>,
     run_id: String,
-    /// Per scope: trials that need the scope to themselves (model-based sequences, which
-    /// count every CSR in it) hold it exclusively; every other trial holds it shared.
-    scope_locks: Vec<RwLock<()>>,
+    /// Per scope: who may send to it at once (see [`crate::holds`]).
+    scope_locks: Vec<ScopeLock>,
     generated: AtomicUsize,
     limits: Arc<Limits>,
 }
@@ -112,7 +106,7 @@ impl Session {
             .map(|_| cases.iter().map(|_| OnceLock::new()).collect())
             .collect();
         let listings = settings.scopes.iter().map(|_| OnceLock::new()).collect();
-        let scope_locks = settings.scopes.iter().map(|_| RwLock::new(())).collect();
+        let scope_locks = settings.scopes.iter().map(|_| ScopeLock::new()).collect();
         Session {
             settings,
             cases,
@@ -128,22 +122,18 @@ impl Session {
         }
     }
 
-    /// Holds scope `scope_idx` until the hold is dropped: alone (no other trial sends requests
-    /// to it meanwhile) for trials that judge everything the scope holds, shared otherwise.
-    pub fn hold_scope(&self, scope_idx: usize, alone: bool) -> ScopeHold<'_> {
-        let lock = &self.scope_locks[scope_idx];
-        if alone {
-            ScopeHold::Alone(lock.write().unwrap_or_else(|p| p.into_inner()))
-        } else {
-            ScopeHold::Shared(lock.read().unwrap_or_else(|p| p.into_inner()))
-        }
+    /// Holds scope `scope_idx` for `use_` until the hold is dropped, once no hold that use
+    /// cannot go beside is had or asked for before it.
+    pub fn hold_scope(&self, scope_idx: usize, use_: Use) -> ScopeHold<'_> {
+        self.scope_locks[scope_idx].hold(use_)
     }
 
     /// The holds a hand-written case needs: the list walk pages through the whole scope, and a
     /// concurrent create or delete would shift its pages under it (an item seen twice or not at
-    /// all), so it runs alone. A case that reads the sibling scope also holds that one, shared,
-    /// so that it never sees what a generated case leaves there for a moment (an unspecified
-    /// create's lower-case country). Holds are taken in scope order, so no two cases can each
+    /// all), so it runs alone. Every other case may list the scope and judge what it sees. A
+    /// case that reads the sibling scope also holds that one, as a lister, so that it never
+    /// sees what a generated case leaves there for a moment (an unspecified create's
+    /// lower-case country). Holds are taken in scope order, so no two cases can each
     /// wait for the other's.
     pub fn hold_scope_for_case(&self, scope_idx: usize, case_idx: usize) -> Vec<ScopeHold<'_>> {
         let case = &self.cases[case_idx];
@@ -155,7 +145,10 @@ impl Session {
         let sibling = self.sibling(scope_idx).filter(|_| reads_the_sibling);
         (0..self.scope_locks.len())
             .filter(|i| *i == scope_idx || Some(*i) == sibling)
-            .map(|i| self.hold_scope(i, i == scope_idx && walks_the_list))
+            .map(|i| {
+                let alone = i == scope_idx && walks_the_list;
+                self.hold_scope(i, if alone { Use::Alone } else { Use::Lists })
+            })
             .collect()
     }
 
@@ -1210,7 +1203,7 @@ path = "${sibling_scope}/custom_csrs"
     #[test]
     fn a_sibling_hold_waits_for_a_case_that_holds_that_scope_alone() {
         let s = session(scopes());
-        let alone = s.hold_scope(1, true);
+        let alone = s.hold_scope(1, Use::Alone);
         let held = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|t| {
             let waiting = t.spawn(|| {

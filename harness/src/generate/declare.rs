@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cases::{ALL_SCOPES, LoadError, Origin, ScopeKind, is_identifier, line_of};
+use crate::holds::Use;
 
 /// The file in the cases directory that declares generated properties.
 pub const FILE_NAME: &str = "properties.toml";
@@ -149,11 +150,21 @@ impl Generator {
         )
     }
 
-    /// Whether it needs the scope to itself: sequences compare the whole scope with a
-    /// model, and what an unspecified create makes (a 500-character locality, a country
-    /// "USA") must be gone before another trial's list could judge it by the schema.
-    pub fn exclusive(self) -> bool {
-        matches!(self, Generator::Sequences | Generator::CreateUnspecified)
+    /// How its cases use the scope (see [`Use`]): sequences compare the whole scope with a
+    /// model; what an unspecified create makes (a 500-character locality, a country "USA")
+    /// must be gone before another trial's list could judge it by the schema; list
+    /// parameters judge every CSR listed; the others touch only what they create, or ids no
+    /// CSR has.
+    pub fn scope_use(self) -> Use {
+        match self {
+            Generator::Sequences => Use::Alone,
+            Generator::CreateUnspecified => Use::Odd,
+            Generator::ListParams => Use::Lists,
+            Generator::CreateValid
+            | Generator::CreateInvalid
+            | Generator::Ids
+            | Generator::Auth => Use::Own,
+        }
     }
 }
 

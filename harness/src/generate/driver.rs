@@ -45,14 +45,14 @@ impl Ctx<'_> {
         self.property.checks(c)
     }
 
-    /// Holds the scope for one case (or a setup or teardown): alone for generators that judge
-    /// the whole scope or leave odd CSRs in it for a moment, shared otherwise. Held per case,
+    /// Holds the scope for one case (or a setup or teardown), for the generator's use of it
+    /// (see [`Generator::scope_use`]). Held per case,
     /// not per trial, so other trials' cases run between this trial's; every write happens
     /// under a hold, and what a case creates it deletes before letting go (setups excepted,
     /// whose CSRs stay put until their teardown).
     pub fn hold(&self) -> ScopeHold<'_> {
         self.session
-            .hold_scope(self.scope_idx, self.property.generator.exclusive())
+            .hold_scope(self.scope_idx, self.property.generator.scope_use())
     }
 
     pub fn collection(&self, scope: &Scope) -> String {
