@@ -14,7 +14,7 @@ use crate::routes::app;
 /// How long open connections get to finish after the handle is dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// A running emulator. Dropping it stops the server and joins its thread.
+/// A running emulator. Dropping it stops the server and joins its thread (if it has one).
 pub struct Emulator {
     addr: SocketAddr,
     config: Config,
@@ -40,7 +40,7 @@ impl Emulator {
             .enable_all()
             .build()?;
         let router = app(config.clone());
-        let (stop, mut stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(false);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<()>>();
 
         let thread = std::thread::Builder::new()
@@ -57,22 +57,7 @@ impl Emulator {
                             return;
                         }
                     };
-                    let mut graceful = stopped.clone();
-                    let serve = axum::serve(listener, router.into_make_service())
-                        .with_graceful_shutdown(async move {
-                            // A dropped sender counts as "stop" too.
-                            let _ = graceful.wait_for(|stop| *stop).await;
-                        });
-                    // Graceful shutdown waits for clients; a client that never hangs up must
-                    // not keep the caller's drop waiting forever.
-                    let deadline = async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
-                        tokio::time::sleep(SHUTDOWN_GRACE).await;
-                    };
-                    tokio::select! {
-                        _ = serve => {}
-                        _ = deadline => {}
-                    }
+                    serve(listener, router, stopped).await;
                 });
                 runtime.shutdown_timeout(Duration::from_millis(500));
             })?;
@@ -93,6 +78,28 @@ impl Emulator {
                 Err(io::Error::other("emulator thread ended before serving"))
             }
         }
+    }
+
+    /// Serves on a free port of 127.0.0.1 from `runtime`, a multi-thread runtime the caller
+    /// already has (its own HTTP client's, say): no threads of its own, and a request from that
+    /// client is answered on the same workers instead of waking another runtime's. It serves
+    /// until the handle is dropped or the runtime shuts down.
+    pub fn start_in(runtime: &tokio::runtime::Handle, config: Config) -> io::Result<Emulator> {
+        let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let (stop, stopped) = watch::channel(false);
+        runtime.spawn(serve(listener, app(config.clone()), stopped));
+        Ok(Emulator {
+            addr,
+            config,
+            stop: Some(stop),
+            thread: None,
+        })
     }
 
     /// The base URL SDKs use, e.g. `http://127.0.0.1:PORT/client/v4`.
@@ -119,6 +126,31 @@ impl Emulator {
     /// The configuration it runs with, including the credentials callers should send.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+}
+
+/// Serves `router` on `listener` until `stopped` says stop (or its sender is dropped), then
+/// gives open connections [`SHUTDOWN_GRACE`] to finish.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: crate::routes::App,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut graceful = stopped.clone();
+    let serve =
+        axum::serve(listener, router.into_make_service()).with_graceful_shutdown(async move {
+            // A dropped sender counts as "stop" too.
+            let _ = graceful.wait_for(|stop| *stop).await;
+        });
+    // Graceful shutdown waits for clients; a client that never hangs up must not keep the
+    // caller's drop waiting forever.
+    let deadline = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        _ = serve => {}
+        _ = deadline => {}
     }
 }
 

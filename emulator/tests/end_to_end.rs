@@ -81,6 +81,65 @@ async fn serves_over_a_socket_from_inside_a_runtime_and_stops_on_drop() {
 }
 
 #[test]
+fn serves_on_the_callers_runtime_and_stops_with_it_or_on_drop() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emu = Emulator::start_in(rt.handle(), config()).unwrap();
+    let (url, token) = (
+        format!("{}/accounts/on-rt/custom_csrs", emu.base_url()),
+        emu.config().token.clone(),
+    );
+    let client = reqwest::Client::new();
+    rt.block_on(async {
+        let created: Value = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&body())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["result"]["id"].as_str().unwrap();
+        let got = client
+            .get(format!("{url}/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 200);
+    });
+    // Dropping the handle stops it: new connections are refused soon after.
+    let addr = emu.local_addr();
+    drop(emu);
+    let refused = rt.block_on(async {
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    });
+    assert!(refused, "still accepting 2 s after drop");
+
+    // It lives on that runtime: shutting the runtime down stops it, handle or not.
+    let emu = Emulator::start_in(rt.handle(), config()).unwrap();
+    let addr = emu.local_addr();
+    assert!(TcpStream::connect(addr).is_ok());
+    rt.shutdown_timeout(Duration::from_secs(2));
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "served without its runtime"
+    );
+    drop(emu);
+}
+
+#[test]
 fn starts_from_a_plain_thread_and_handles_raw_http_edge_cases() {
     let emu = Emulator::start(config()).unwrap();
     let addr = emu.local_addr();

@@ -288,7 +288,8 @@ impl Session {
                     reuse_rsa_keys: EMBEDDED_RSA_KEYS,
                     ..csr_emulator::Config::default()
                 };
-                let emulator = csr_emulator::Emulator::start(config)
+                // On the client's runtime: one runtime, and an answer wakes no other threads.
+                let emulator = csr_emulator::Emulator::start_in(rt.handle(), config)
                     .map_err(|e| format!("cannot start the embedded emulator: {e}"))?;
                 let c = emulator.config();
                 let credentials = Credentials {
