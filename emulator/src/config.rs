@@ -22,10 +22,10 @@ pub struct Config {
     pub latency: Option<Duration>,
     /// Pre-generated RSA-2048 keys kept ready; 0 generates every key on demand.
     pub key_pool_size: usize,
-    /// Above 0: at most this many distinct RSA-2048 keys are made, then handed out again in
-    /// turn, for load where key generation would be most of the work. 0 (the default): every
-    /// CSR gets a key of its own, as on the real API.
-    pub reuse_rsa_keys: usize,
+    /// Above 0: at most this many distinct keys of each type (RSA-2048, P-256) are made, then
+    /// handed out again in turn, for load where key generation would be most of the work. 0
+    /// (the default): every CSR gets a key of its own, as on the real API.
+    pub reuse_keys: usize,
     /// Beyond this many CSRs in one account or zone, create answers 400 (code 1421).
     pub max_csrs_per_scope: usize,
     /// Beyond this many CSRs in all scopes together, create answers 400 (code 1421).
@@ -58,7 +58,7 @@ impl Default for Config {
             rate_limit: None,
             latency: None,
             key_pool_size: 8,
-            reuse_rsa_keys: 0,
+            reuse_keys: 0,
             max_csrs_per_scope: 1_000,
             max_csrs_total: 20_000,
             preload: 0,

@@ -1,7 +1,7 @@
 //! RSA-2048 generation takes tens of milliseconds, so a background thread keeps a few keys
 //! ready and create only waits for one when the pool has run dry. With reuse on, the first few
-//! RSA keys are handed out again in turn, for load where key generation would be most of the
-//! work; the API never shows a key, so no client can tell.
+//! keys of each type are handed out again in turn, for load where key generation would be most
+//! of the work; the API never shows a key, so no client can tell.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TrySendError, sync_channel};
@@ -13,24 +13,33 @@ use crate::csr::{CsrError, KeyType, generate_key};
 
 pub struct KeyPool {
     ready: Option<Mutex<Receiver<KeyPair>>>,
-    /// At most this many distinct RSA keys, then those again in turn; 0: a new key every time.
+    /// At most this many distinct keys of each type, then those again in turn; 0: a new key
+    /// every time.
     reuse: usize,
-    made: Mutex<Vec<Arc<KeyPair>>>,
-    turn: AtomicUsize,
+    /// The keys made for reuse, and whose turn is next: RSA, then P-256.
+    made: [Mutex<Vec<Arc<KeyPair>>>; 2],
+    turn: [AtomicUsize; 2],
+}
+
+fn slot(key_type: KeyType) -> usize {
+    match key_type {
+        KeyType::Rsa2048 => 0,
+        KeyType::P256v1 => 1,
+    }
 }
 
 impl KeyPool {
     /// Starts the filler thread unless `size` is 0. The thread ends by itself once the pool is
     /// dropped (its next hand-over fails), so the pool owns no handle to join. `reuse` above 0
-    /// caps the distinct RSA keys ever made at that many.
+    /// caps the distinct keys of each type ever made at that many.
     pub fn new(size: usize, reuse: usize) -> KeyPool {
         // With reuse, more ready keys than will ever be taken would only cost start-up time.
         let ready = if reuse == 0 { size } else { size.min(reuse) };
         KeyPool {
             ready: Self::filler(ready),
             reuse,
-            made: Mutex::default(),
-            turn: AtomicUsize::new(0),
+            made: Default::default(),
+            turn: Default::default(),
         }
     }
 
@@ -73,20 +82,22 @@ impl KeyPool {
     /// tokio's blocking pool so request threads never stall on key generation; with reuse on
     /// and its keys made, one of those.
     pub async fn key_for(&self, key_type: KeyType) -> Result<Arc<KeyPair>, CsrError> {
-        if key_type == KeyType::P256v1 {
-            return generate_key(key_type).map(Arc::new);
-        }
-        if let Some(key) = self.reused() {
+        if let Some(key) = self.reused(key_type) {
             return Ok(key);
         }
-        let key = Arc::new(match self.take_rsa() {
-            Some(key) => key,
-            None => tokio::task::spawn_blocking(move || generate_key(key_type))
-                .await
-                .map_err(|_| CsrError::Cancelled)??,
+        let key = Arc::new(match key_type {
+            KeyType::P256v1 => generate_key(key_type)?,
+            KeyType::Rsa2048 => match self.take_rsa() {
+                Some(key) => key,
+                None => tokio::task::spawn_blocking(move || generate_key(key_type))
+                    .await
+                    .map_err(|_| CsrError::Cancelled)??,
+            },
         });
         if self.reuse > 0 {
-            let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+            let mut made = self.made[slot(key_type)]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             if made.len() < self.reuse {
                 made.push(key.clone());
             }
@@ -94,14 +105,17 @@ impl KeyPool {
         Ok(key)
     }
 
-    /// The next of the reused keys once all of them are made.
-    fn reused(&self) -> Option<Arc<KeyPair>> {
+    /// The next of the reused keys of `key_type` once all of them are made.
+    fn reused(&self, key_type: KeyType) -> Option<Arc<KeyPair>> {
         if self.reuse == 0 {
             return None;
         }
-        let made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        let made = self.made[slot(key_type)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let turn = &self.turn[slot(key_type)];
         (made.len() >= self.reuse)
-            .then(|| made[self.turn.fetch_add(1, Ordering::Relaxed) % made.len()].clone())
+            .then(|| made[turn.fetch_add(1, Ordering::Relaxed) % made.len()].clone())
     }
 }
 
@@ -152,7 +166,19 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let pool = KeyPool::new(0, 1);
+        // P-256 keys are reused the same way, apart from the RSA ones.
+        let pool = KeyPool::new(0, 2);
+        let p256: Vec<_> = (0..5)
+            .map(|_| {
+                let key = rt.block_on(pool.key_for(KeyType::P256v1)).unwrap();
+                assert!(key.is_compatible(&rcgen::PKCS_ECDSA_P256_SHA256));
+                key.subject_public_key_info()
+            })
+            .collect();
+        assert_ne!(p256[0], p256[1]);
+        assert_eq!(p256[2..], [&p256[..2], &p256[..1]].concat());
+        // Without reuse every P-256 key is new.
+        let pool = KeyPool::new(0, 0);
         let a = rt.block_on(pool.key_for(KeyType::P256v1)).unwrap();
         let b = rt.block_on(pool.key_for(KeyType::P256v1)).unwrap();
         assert_ne!(a.subject_public_key_info(), b.subject_public_key_info());

@@ -35,10 +35,10 @@ struct Cli {
     /// How many RSA-2048 keys to keep pre-generated (0: generate each on demand)
     #[arg(long, value_name = "N")]
     key_pool: Option<usize>,
-    /// Make at most N distinct RSA-2048 keys, then sign new CSRs with those in turn (for load
-    /// tests: no client can see a key) [default: a new key for every CSR]
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    reuse_rsa_keys: usize,
+    /// Make at most N distinct keys of each type (RSA-2048, P-256), then sign new CSRs with
+    /// those in turn (for load tests: no client can see a key) [default: a new key for every CSR]
+    #[arg(long, value_name = "N", default_value_t = 0, alias = "reuse-rsa-keys")]
+    reuse_keys: usize,
     /// CSRs each account and zone already holds on first sight, created before start-up
     /// (varied subjects, both key types; name and description in accounts)
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -73,7 +73,7 @@ impl Cli {
             rate_limit: self.rate_limit,
             latency: self.latency_ms.map(Duration::from_millis),
             key_pool_size: self.key_pool.unwrap_or(defaults.key_pool_size),
-            reuse_rsa_keys: self.reuse_rsa_keys,
+            reuse_keys: self.reuse_keys,
             preload: self.preload,
             sdk_suite: self.sdk_suite,
             fallback: self.fallback,
@@ -171,7 +171,7 @@ mod tests {
             "25",
             "--key-pool",
             "0",
-            "--reuse-rsa-keys",
+            "--reuse-keys",
             "3",
             "--preload",
             "4",
@@ -188,7 +188,10 @@ mod tests {
         assert_eq!(cfg.rate_limit, Some(RateLimit::CLOUDFLARE));
         assert_eq!(cfg.latency, Some(Duration::from_millis(25)));
         assert_eq!(cfg.key_pool_size, 0);
-        assert_eq!(cfg.reuse_rsa_keys, 3);
+        assert_eq!(cfg.reuse_keys, 3);
+        // The flag's first name still works.
+        let old = Cli::try_parse_from(["csr-emulator", "--reuse-rsa-keys", "2"]).unwrap();
+        assert_eq!(old.config().reuse_keys, 2);
         assert_eq!(cfg.preload, 4);
         assert!(cfg.sdk_suite);
         assert_eq!(cfg.fallback.as_deref(), Some("http://127.0.0.1:4011"));

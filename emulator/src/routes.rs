@@ -83,7 +83,7 @@ pub fn app(config: Config) -> App {
             total_bytes: MAX_STORE_BYTES,
         }),
         graveyard: std::sync::Mutex::default(),
-        keys: KeyPool::new(config.key_pool_size, config.reuse_rsa_keys),
+        keys: KeyPool::new(config.key_pool_size, config.reuse_keys),
         limiter: config.rate_limit.map(RateLimiter::new),
         preload: Preloader::new(config.preload),
         sdk: SdkSuite::new(config.sdk_suite),

@@ -88,9 +88,10 @@ pub const EMBEDDED_ZONE: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 /// CSRs each scope of the embedded emulator holds before the run touches it.
 pub const EMBEDDED_PRELOAD: usize = 4;
 
-/// Distinct RSA keys the embedded emulator makes before it signs new CSRs with those in turn.
-/// No answer shows a key, and at `--cases 10000` key generation was most of the run's CPU.
-pub const EMBEDDED_RSA_KEYS: usize = 4;
+/// Distinct keys of each type the embedded emulator makes before it signs new CSRs with those
+/// in turn. No answer shows a key, and at `--cases 10000` key generation was most of the run's
+/// CPU.
+pub const EMBEDDED_KEYS: usize = 4;
 
 /// A bearer token that is well formed but never valid.
 const WRONG_TOKEN: &str = "csrConformanceWrongToken0000000000000000";
@@ -285,7 +286,7 @@ impl Session {
                 // (and --read-only runs) have something the harness did not write.
                 let config = csr_emulator::Config {
                     preload: EMBEDDED_PRELOAD,
-                    reuse_rsa_keys: EMBEDDED_RSA_KEYS,
+                    reuse_keys: EMBEDDED_KEYS,
                     ..csr_emulator::Config::default()
                 };
                 // On the client's runtime: one runtime, and an answer wakes no other threads.
