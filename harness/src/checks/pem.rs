@@ -17,8 +17,10 @@
 //! * An empty JSON string equals an absent attribute: X.520 forbids empty attribute values, so
 //!   `""` can only mean "none".
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{LazyLock, Mutex};
 
 use serde_json::Value;
 use x509_parser::asn1_rs::{Class, Tag};
@@ -149,7 +151,7 @@ pub fn check_custom_csr(object: &Value, pointer: &str) -> Vec<Finding> {
     };
 
     let key = KeyInfo::of(&csr.certification_request_info.subject_pki);
-    findings.extend(check_signature(&csr, &key, &csr_pointer));
+    findings.extend(check_signature(&der, &csr, &key, &csr_pointer));
     let subject = &csr.certification_request_info.subject;
     findings.extend(check_common_name(object, subject, pointer));
     findings.extend(check_subject(object, subject, pointer));
@@ -520,14 +522,56 @@ fn oid_name(oid: &Oid<'_>) -> String {
 // ---------------------------------------------------------------------------------------------
 // pem.signature
 
+/// Signature verdicts by the DER they were reached on. A run sees each CSR many times (the
+/// create's answer, the get's, every page of every list walk), and verifying a signature is
+/// most of what this module costs, so a CSR is verified once. The verdict is a function of
+/// the DER alone, which is the key, whole. Bounded in bytes; emptied when full.
+struct Verdicts {
+    by_der: HashMap<Vec<u8>, Option<(String, String)>>,
+    bytes: usize,
+}
+
+const VERDICT_BYTES: usize = 2 << 20;
+
+static VERDICTS: LazyLock<Mutex<Verdicts>> = LazyLock::new(|| {
+    Mutex::new(Verdicts {
+        by_der: HashMap::new(),
+        bytes: 0,
+    })
+});
+
+/// Why the self-signature of `csr` (parsed from `der`) does not verify, if it does not:
+/// (actual, message).
+fn signature_verdict(
+    der: &[u8],
+    csr: &X509CertificationRequest<'_>,
+    key: &KeyInfo,
+) -> Option<(String, String)> {
+    let verdicts = || VERDICTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = verdicts().by_der.get(der) {
+        return known.clone();
+    }
+    let verdict = csr.verify_signature().err().map(|error| {
+        let algorithm = oid_name(&csr.signature_algorithm.algorithm);
+        signature_failure(&error, &algorithm, key)
+    });
+    let mut v = verdicts();
+    if v.bytes + der.len() > VERDICT_BYTES {
+        v.by_der.clear();
+        v.bytes = 0;
+    }
+    v.bytes += der.len();
+    v.by_der.insert(der.to_vec(), verdict.clone());
+    verdict
+}
+
 fn check_signature(
+    der: &[u8],
     csr: &X509CertificationRequest<'_>,
     key: &KeyInfo,
     csr_pointer: &str,
 ) -> Option<Finding> {
-    let error = csr.verify_signature().err()?;
-    let algorithm = oid_name(&csr.signature_algorithm.algorithm);
-    let (actual, message) = signature_failure(&error, &algorithm, key);
+    let (actual, message) = signature_verdict(der, csr, key)?;
     Some(Finding::new(
         RULE_SIGNATURE,
         csr_pointer,

@@ -84,7 +84,9 @@ pub fn valid_create(ctx: &Ctx, input: &CreateInput) -> CaseResult {
         && let Some(got) = r.send(ctx, &ctx.request("GET", item_path(ctx, &id)))
     {
         r.add(&got, properties::get_same(&got, &result));
-        if ctx.checks(Check::Pem) {
+        // The same object as the create's answer has had its PEM judged already.
+        let same = body_json(&got).and_then(|b| b.get("result")) == Some(&result);
+        if ctx.checks(Check::Pem) && !same {
             r.add(&got, checks::pem_family(&got));
         }
     }
