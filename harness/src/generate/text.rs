@@ -3,7 +3,8 @@
 //! of any valid length up to the limit.
 
 use proptest::prelude::*;
-use proptest::sample::select;
+
+use super::chars::{Chars, Class};
 
 /// Characters RFC 4514 escapes (and encoders therefore mangle), and the space that must be
 /// kept when leading or trailing.
@@ -21,18 +22,19 @@ pub const COUNTRIES: &[&str] = &[
 /// Top-level domains no rule reserves.
 pub const TLDS: &[&str] = &["com", "net", "org", "io", "dev"];
 
-fn subject_char() -> impl Strategy<Value = char> {
-    prop_oneof![
-        8 => prop_oneof![
-            proptest::char::range('a', 'z'),
-            proptest::char::range('A', 'Z'),
-            proptest::char::range('0', '9'),
-        ],
-        3 => select(DN_SPECIALS),
-        1 => select(ACCENTED),
-        1 => select(CJK),
-        1 => select(EMOJI),
-    ]
+/// Mostly letters and digits, often what DN encoders escape, now and then beyond ASCII.
+const SUBJECT_CHARS: &[(u32, Class)] = &[
+    (3, Class::Range('a', 'z')),
+    (3, Class::Range('A', 'Z')),
+    (2, Class::Range('0', '9')),
+    (3, Class::Set(DN_SPECIALS)),
+    (1, Class::Set(ACCENTED)),
+    (1, Class::Set(CJK)),
+    (1, Class::Set(EMOJI)),
+];
+
+fn subject_chars(len: std::ops::RangeInclusive<usize>) -> Chars {
+    Chars::new(SUBJECT_CHARS, len)
 }
 
 /// Text of 1 to `max` characters, often exactly `max`, never only whitespace. When `max_bytes`
@@ -40,9 +42,9 @@ fn subject_char() -> impl Strategy<Value = char> {
 pub fn subject_text(max: usize, max_bytes: Option<usize>) -> BoxedStrategy<String> {
     let short = max.min(12);
     let text = prop_oneof![
-        4 => proptest::collection::vec(subject_char(), 1..=short),
-        1 => proptest::collection::vec(subject_char(), max..=max),
-        1 => proptest::collection::vec(subject_char(), 1..=max),
+        4 => subject_chars(1..=short),
+        1 => subject_chars(max..=max),
+        1 => subject_chars(1..=max),
     ];
     text.prop_map(move |chars| {
         let mut chars = chars;
@@ -63,13 +65,12 @@ pub fn subject_text(max: usize, max_bytes: Option<usize>) -> BoxedStrategy<Strin
     .boxed()
 }
 
-fn label_char() -> impl Strategy<Value = char> {
-    prop_oneof![
-        6 => proptest::char::range('a', 'z'),
-        2 => proptest::char::range('0', '9'),
-        1 => Just('-'),
-    ]
-}
+/// What DNS labels are made of, '-' included (`labels_from` keeps it off the edges).
+const LABEL_CHARS: &[(u32, Class)] = &[
+    (6, Class::Range('a', 'z')),
+    (2, Class::Range('0', '9')),
+    (1, Class::Set(&['-'])),
+];
 
 /// Turns raw characters into DNS labels of at most 63 characters, none starting or ending
 /// with '-', joined by dots: exactly as long as `raw`.
@@ -125,7 +126,7 @@ pub fn san_seed(max: usize) -> impl Strategy<Value = SanSeed> {
         1 => Just(max),
     ];
     (
-        proptest::collection::vec(label_char(), 1..=24),
+        Chars::new(LABEL_CHARS, 1..=24),
         len,
         0..TLDS.len(),
         proptest::bool::weighted(0.15),
