@@ -41,13 +41,6 @@ pub struct EnvelopeGuard<S> {
     body_limit: usize,
 }
 
-impl<S: Clone> EnvelopeGuard<S> {
-    /// What `axum::serve` takes: every connection gets a clone of this service.
-    pub fn into_make_service(self) -> tower::make::Shared<Self> {
-        tower::make::Shared::new(self)
-    }
-}
-
 impl<S> Service<Request> for EnvelopeGuard<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
