@@ -8,11 +8,11 @@
 # Arguments are passed to the harness instead of the default `--cases 10000`. Installs wrk with
 # apt-get and Prism with `bash .ci/install` when they are missing. Each wrk figure is the median
 # of ROUNDS runs, the servers taking turns, so that a burst of other work on the machine moves
-# one round, not the result. Tunables: DURATION (3 s per run), ROUNDS (3), WARMUP (1 s).
+# one round, not the result. Tunables: DURATION (2 s per run), ROUNDS (3), WARMUP (1 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=${DURATION:-3}
+duration=${DURATION:-2}
 rounds=${ROUNDS:-3}
 warmup=${WARMUP:-1}
 token=Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY
