@@ -8,7 +8,8 @@
 # Arguments are passed to the harness instead of the default `--cases 10000`. Installs wrk with
 # apt-get and Prism with `bash .ci/install` when they are missing. Each wrk figure is the median
 # of ROUNDS runs, the servers taking turns, so that a burst of other work on the machine moves
-# one round, not the result. Tunables: DURATION (2 s per run), ROUNDS (3), WARMUP (1 s).
+# one round, not the result. Tunables: DURATION (2 s per run), ROUNDS (3), WARMUP (1 s, before
+# the first round only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,7 +70,10 @@ rps() { awk '/^Requests\/sec/ {printf "%.0f", $2}' "$1"; }
 # GET url with auth headers, 1 thread, 32 connections; round $3 of server $1.
 load() {
   local name=$1 url=$2 round=$3
-  wrk -t1 -c32 -d"${warmup}s" -H "Authorization: Bearer $token" "$url" >/dev/null 2>&1 || true
+  # Warmed up once: the servers keep running, so later rounds find them warm.
+  if [ "$round" = 1 ]; then
+    wrk -t1 -c32 -d"${warmup}s" -H "Authorization: Bearer $token" "$url" >/dev/null 2>&1 || true
+  fi
   wrk -t1 -c32 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$url" >"$work/$name.$round.wrk" 2>&1
   if grep -q "Non-2xx" "$work/$name.$round.wrk"; then
     echo "warning: $name answered non-2xx statuses: $(grep Non-2xx "$work/$name.$round.wrk")" >&2
