@@ -1,5 +1,6 @@
-//! The emulator embedded in another program: its own thread and runtime, so it works the
-//! same whether the caller is plain synchronous code or already inside a tokio runtime.
+//! The emulator embedded in another program: on its own thread and runtime (`start`,
+//! `start_on`), so it works the same whether the caller is plain synchronous code or already
+//! inside a tokio runtime, or on a runtime the caller has (`start_in`).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -108,12 +108,6 @@ pub struct ScopeHold<'a> {
     use_: Use,
 }
 
-impl ScopeHold<'_> {
-    pub fn use_(&self) -> Use {
-        self.use_
-    }
-}
-
 impl Drop for ScopeHold<'_> {
     fn drop(&mut self) {
         let mut s = self.lock.state();
