@@ -525,20 +525,18 @@ fn oid_name(oid: &Oid<'_>) -> String {
 /// Signature verdicts by the DER they were reached on. A run sees each CSR many times (the
 /// create's answer, the get's, every page of every list walk), and verifying a signature is
 /// most of what this module costs, so a CSR is verified once. The verdict is a function of
-/// the DER alone, which is the key, whole. Bounded in bytes; emptied when full.
+/// the DER alone, which is the key, whole. Bounded in bytes; emptied when full. A DER larger
+/// than any real CSR (150 long SANs make about 40 kB) is verified every time, not kept.
+#[derive(Default)]
 struct Verdicts {
     by_der: HashMap<Vec<u8>, Option<(String, String)>>,
     bytes: usize,
 }
 
 const VERDICT_BYTES: usize = 2 << 20;
+const MAX_KEPT_DER: usize = 64 << 10;
 
-static VERDICTS: LazyLock<Mutex<Verdicts>> = LazyLock::new(|| {
-    Mutex::new(Verdicts {
-        by_der: HashMap::new(),
-        bytes: 0,
-    })
-});
+static VERDICTS: LazyLock<Mutex<Verdicts>> = LazyLock::new(Mutex::default);
 
 /// Why the self-signature of `csr` (parsed from `der`) does not verify, if it does not:
 /// (actual, message).
@@ -555,6 +553,9 @@ fn signature_verdict(
         let algorithm = oid_name(&csr.signature_algorithm.algorithm);
         signature_failure(&error, &algorithm, key)
     });
+    if der.len() > MAX_KEPT_DER {
+        return verdict;
+    }
     let mut v = verdicts();
     if v.bytes + der.len() > VERDICT_BYTES {
         v.by_der.clear();
@@ -1427,6 +1428,22 @@ mod tests {
             let findings = case.check_csr(&pem(&der));
             assert_eq!(rules(&findings), ["pem.signature"]);
             assert!(findings[0].message.contains("does not verify"));
+        }
+    }
+
+    #[test]
+    fn a_kept_verdict_is_only_ever_the_verdict_of_the_same_der() {
+        // The good CSR is verified and kept first; its tampered twin, and the good one again,
+        // must each still get their own verdict.
+        for kind in [Key::Rsa, Key::P256] {
+            let case = Case::new(kind, true);
+            let good = case.der();
+            let mut bad = good.clone();
+            *bad.last_mut().unwrap() ^= 0x01;
+            for _ in 0..2 {
+                assert!(case.check_csr(&pem(&good)).is_empty());
+                assert_eq!(rules(&case.check_csr(&pem(&bad))), ["pem.signature"]);
+            }
         }
     }
 
