@@ -210,7 +210,13 @@ impl Executor {
         );
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| TransportError::Other(line.clone(), e.to_string()))?;
-        let mut builder = self.client.request(method, &url);
+        let url = reqwest::Url::parse(&url)
+            .map_err(|e| TransportError::Other(line.clone(), format!("not a URL: {e}")))?;
+        // The URL library resolves dot segments (`…/custom_csrs/.` goes out as
+        // `…/custom_csrs/`): the exchange records the path that was really sent, so that the
+        // checks judge, and the report shows, that request and not the one asked for.
+        let sent_path = path_as_sent(&self.config.base_url, &url, &request.path);
+        let mut builder = self.client.request(method, url);
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
@@ -280,8 +286,12 @@ impl Executor {
             }
             body.extend_from_slice(&chunk);
         }
+        let mut request = request.clone();
+        if let Some(path) = sent_path {
+            request.path = path;
+        }
         Ok(Exchange {
-            request: request.clone(),
+            request,
             response: Response::new(status, headers, body),
             elapsed: started.elapsed(),
         })
@@ -309,6 +319,21 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+/// The path `url` really asks for, relative to `base_url`, when it differs from `asked`
+/// (dot segments resolved); `None` when it is the path asked for.
+fn path_as_sent(base_url: &str, url: &reqwest::Url, asked: &str) -> Option<String> {
+    let base_path = reqwest::Url::parse(base_url)
+        .map(|b| b.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let full = url.path();
+    let relative = full
+        .strip_prefix(base_path.as_str())
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .unwrap_or(full);
+    let relative = if relative.is_empty() { "/" } else { relative };
+    (relative != asked).then(|| relative.to_string())
 }
 
 #[cfg(test)]
@@ -368,6 +393,54 @@ mod tests {
         assert_eq!(ex.response.status, 404);
         assert_eq!(ex.response.header("Content-Type"), Some("application/json"));
         assert_eq!(ex.response.body, b"{}");
+    }
+
+    /// A server that answers 404 to one request and hands back its request line.
+    fn request_line_seen(base_suffix: &str) -> (String, std::sync::mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]);
+            let _ = tx.send(head.lines().next().unwrap_or_default().to_string());
+            let _ = s.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            );
+        });
+        (format!("http://{addr}{base_suffix}"), rx)
+    }
+
+    #[test]
+    fn the_exchange_shows_the_path_that_went_out_not_the_one_asked_for() {
+        for (base, asked, sent) in [
+            ("", "/accounts/a/custom_csrs/.", "/accounts/a/custom_csrs/"),
+            ("/client/v4", "/zones/z/custom_csrs/..", "/zones/z/"),
+            (
+                "/client/v4/",
+                "/zones/z/custom_csrs/%2e",
+                "/zones/z/custom_csrs/",
+            ),
+            (
+                "/client/v4",
+                "/zones/z/custom_csrs/a%2F..",
+                "/zones/z/custom_csrs/a%2F..",
+            ),
+        ] {
+            let (url, seen) = request_line_seen(base);
+            let ex = rt()
+                .block_on(executor(url, 2000).send(&get(asked)))
+                .unwrap();
+            let line = seen.recv().unwrap();
+            let on_wire = format!("GET {}{sent} HTTP/1.1", base.trim_end_matches('/'));
+            assert_eq!(line, on_wire, "{asked}");
+            assert_eq!(ex.request.path, sent, "{asked}");
+            assert_eq!(ex.request.line(), format!("GET {sent}"));
+        }
     }
 
     #[test]

@@ -21,9 +21,14 @@ pub enum Operation {
 }
 
 /// Recognises an operation from a request's method and path (relative to the base URL):
-/// `/{accounts|zones}/{id}/custom_csrs[/{custom_csr_id}]`.
+/// `/{accounts|zones}/{id}/custom_csrs[/{custom_csr_id}]`. A path with an empty segment
+/// (`…/custom_csrs/`, `…//…`) is no operation: the documentation says nothing of it, and a
+/// correct server may answer it as the collection or as an unknown route.
 pub fn classify(method: &str, path: &str) -> Option<(Operation, ScopeKind)> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return None;
+    }
     let kind = match *segments.first()? {
         "accounts" => ScopeKind::Account,
         "zones" => ScopeKind::Zone,
@@ -145,5 +150,10 @@ mod tests {
         assert_eq!(classify("PUT", "/zones/z/custom_csrs/x"), None);
         assert_eq!(classify("GET", "/users/z/custom_csrs"), None);
         assert_eq!(classify("GET", "/zones/z/custom_csrs/x/y"), None);
+        // A trailing slash or an empty segment is no documented operation: a correct server
+        // may answer `…/custom_csrs/` with the list, so no single-object schema applies.
+        assert_eq!(classify("GET", "/zones/z/custom_csrs/"), None);
+        assert_eq!(classify("DELETE", "/zones/z/custom_csrs/"), None);
+        assert_eq!(classify("GET", "/zones//custom_csrs"), None);
     }
 }

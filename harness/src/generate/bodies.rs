@@ -269,13 +269,15 @@ fn breaks(account: bool) -> impl Strategy<Value = Break> {
         prop_oneof![Just(257usize), 258usize..=320].prop_map(Break::SanTooLong),
         select(&["192.0.2.1", "198.51.100.7", "2001:db8::1", "::1"][..])
             .prop_map(|s| Break::SanIp(s.to_string())),
-        select(&['_', ' ', '!', '@', '/', '$', '%', '&', '('][..]).prop_map(Break::SanSpecial),
+        // Not '_': whether it is a "special character" is not documented (see `Open`).
+        select(&[' ', '!', '@', '/', '$', '%', '&', '('][..]).prop_map(Break::SanSpecial),
         any::<bool>().prop_map(Break::SanHyphenEdge),
         select(&['ü', 'é', '中', 'ß'][..]).prop_map(Break::SanNonAscii),
         select(&["test", "example", "invalid", "localhost"][..]).prop_map(Break::SanReservedTld),
         select(&["example.com", "example.net", "example.org"][..])
             .prop_map(Break::SanExampleDomain),
-        select(&["rsa4096", "ed25519", "RSA2048", "p384", "", "rsa"][..]).prop_map(Break::KeyType),
+        // Not "RSA2048" nor "": another letter case and the empty string are left open.
+        select(&["rsa4096", "ed25519", "p384", "rsa", "ecdsa"][..]).prop_map(Break::KeyType),
         (select(typed_fields), wrong_value).prop_map(|(f, v)| Break::WrongType(f, v)),
         prop_oneof![
             Just(json!(null)),
@@ -310,7 +312,8 @@ fn break_body(mut body: Value, b: Break) -> CreateInput {
         Break::SanTooLong(n) => format!("a SAN of {n} characters (max 255)"),
         Break::SanIp(_) => "an IP address as SAN".into(),
         Break::SanSpecial(c) => format!("a SAN with {c:?}"),
-        Break::SanHyphenEdge(_) => "a SAN label starting or ending with '-'".into(),
+        Break::SanHyphenEdge(true) => "a SAN starting with '-'".into(),
+        Break::SanHyphenEdge(false) => "a SAN ending with '-'".into(),
         Break::SanNonAscii(_) => "a non-ASCII SAN".into(),
         Break::SanReservedTld(t) => format!("a SAN under the reserved TLD .{t}"),
         Break::SanExampleDomain(d) => format!("a SAN under {d}"),
@@ -337,12 +340,15 @@ fn break_body(mut body: Value, b: Break) -> CreateInput {
             let host = s.trim_start_matches("*.");
             format!("a{c}b.{host}")
         }),
+        // The SAN's own first or last character: invalid whether the documented "leading or
+        // trailing '-'" is read per label or for the whole SAN (an inner label's edge is
+        // `Open::SanInnerHyphen`).
         Break::SanHyphenEdge(lead) => first_san(&mut body, &|s| {
             let host = s.trim_start_matches("*.");
             if lead {
                 format!("-a.{host}")
             } else {
-                format!("a-.{host}")
+                format!("{host}-")
             }
         }),
         Break::SanNonAscii(c) => first_san(&mut body, &|s| {
@@ -404,6 +410,15 @@ enum Open {
     UnknownField,
     AccountFieldsInZone,
     NullOptional,
+    /// `-` at the edge of an inner label: "leading or trailing '-'" may mean the SAN's or
+    /// each label's.
+    SanInnerHyphen(bool),
+    /// `_` in a SAN: legal in DNS, not in host names; not named as a special character.
+    SanUnderscore,
+    /// A documented key type in another letter case.
+    KeyTypeCase(&'static str),
+    /// `key_type` as the empty string: absent, or not in the enum.
+    KeyTypeEmpty,
 }
 
 fn opens(account: bool) -> impl Strategy<Value = Open> {
@@ -432,6 +447,10 @@ fn opens(account: bool) -> impl Strategy<Value = Open> {
         long_name,
         Just(Open::UnknownField),
         Just(Open::NullOptional),
+        any::<bool>().prop_map(Open::SanInnerHyphen),
+        Just(Open::SanUnderscore),
+        select(&["RSA2048", "P256V1", "Rsa2048"][..]).prop_map(Open::KeyTypeCase),
+        Just(Open::KeyTypeEmpty),
     ]
 }
 
@@ -462,6 +481,27 @@ fn open_body(mut body: Value, o: Open) -> CreateInput {
             body["description"] = json!("zones have no description");
         }
         Open::NullOptional => body["organizational_unit"] = Value::Null,
+        Open::SanInnerHyphen(lead) => {
+            let host = body["sans"][0]
+                .as_str()
+                .unwrap_or("a.com")
+                .trim_start_matches("*.");
+            let san = if lead {
+                format!("a.-b.{host}")
+            } else {
+                format!("a-.{host}")
+            };
+            body["sans"][0] = json!(san);
+        }
+        Open::SanUnderscore => {
+            let host = body["sans"][0]
+                .as_str()
+                .unwrap_or("a.com")
+                .trim_start_matches("*.");
+            body["sans"][0] = json!(format!("a_b.{host}"));
+        }
+        Open::KeyTypeCase(k) => body["key_type"] = json!(k),
+        Open::KeyTypeEmpty => body["key_type"] = json!(""),
     }
     CreateInput {
         what,

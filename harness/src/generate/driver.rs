@@ -73,6 +73,10 @@ impl Ctx<'_> {
     }
 }
 
+/// What holds for the answer to any request, whichever route the server finds for it: no
+/// 5xx, and a valid envelope.
+pub const ANY_ROUTE: &[Check] = &[Check::No5xx, Check::Envelope];
+
 /// What one generated case sent and found.
 #[derive(Debug, Default, Clone)]
 pub struct CaseResult {
@@ -85,10 +89,31 @@ pub struct CaseResult {
 impl CaseResult {
     /// Sends `request`, records the exchange, and judges it by the universal properties.
     pub fn send(&mut self, ctx: &Ctx, request: &Request) -> Option<Exchange> {
+        self.send_judged_by(ctx, request, &ctx.property.checks)
+    }
+
+    /// Sends a request that may reach any route (see [`ANY_ROUTE`]): its answer is judged
+    /// only by what holds for every route.
+    pub fn send_to_any_route(&mut self, ctx: &Ctx, request: &Request) -> Option<Exchange> {
+        let checks: Vec<Check> = ctx
+            .property
+            .checks
+            .iter()
+            .copied()
+            .filter(|c| ANY_ROUTE.contains(c))
+            .collect();
+        self.send_judged_by(ctx, request, &checks)
+    }
+
+    fn send_judged_by(
+        &mut self,
+        ctx: &Ctx,
+        request: &Request,
+        checks: &[Check],
+    ) -> Option<Exchange> {
         match ctx.session.send_generated(request) {
             Ok(ex) => {
-                let found =
-                    properties::universal(&ex, &ctx.property.checks, ctx.schemas, &ctx.creds);
+                let found = properties::universal(&ex, checks, ctx.schemas, &ctx.creds);
                 self.add(&ex, found);
                 self.exchanges.push(ex.clone());
                 Some(ex)

@@ -125,10 +125,16 @@ pub fn unspecified_create(ctx: &Ctx, input: &CreateInput) -> CaseResult {
 pub fn id_case(ctx: &Ctx, input: &IdInput) -> CaseResult {
     let mut r = CaseResult::default();
     let path = format!("{}/{}", ctx.collection(&ctx.scope), input.segment());
-    let Some(ex) = r.send(ctx, &ctx.request(input.method, path)) else {
+    let request = ctx.request(input.method, path);
+    if !input.path_is_literal() {
+        // It may reach the collection (a list) or the scope: no operation's rules apply.
+        r.send_to_any_route(ctx, &request);
+        return r;
+    }
+    let Some(ex) = r.send(ctx, &request) else {
         return r;
     };
-    if ctx.checks(Check::NotFound) && input.path_is_literal() {
+    if ctx.checks(Check::NotFound) {
         let uuid = matches!(input.id, IdShape::Uuid(_));
         r.add(&ex, properties::not_found(&ex, uuid));
     }
