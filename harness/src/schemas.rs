@@ -209,6 +209,17 @@ mod tests {
             assert!(s.has(name), "{name} missing");
         }
         assert_eq!(s.check("single.zone", &single(csr())), vec![]);
+        // A field a create may leave out may come back as null; a required one may not.
+        let mut unsent = csr();
+        for f in ["organizational_unit", "name", "description", "account_tag"] {
+            unsent[f] = Value::Null;
+        }
+        assert_eq!(s.check("single.account", &single(unsent.clone())), vec![]);
+        unsent["key_type"] = Value::Null;
+        assert_eq!(
+            rules(&s.check("single.account", &single(unsent))),
+            vec![("schema.enum".to_string(), "/result/key_type".to_string())]
+        );
     }
 
     #[test]

@@ -192,7 +192,7 @@ fn check_result_matches(result: Option<&Value>, sent: &Value, out: &mut Vec<Find
     };
     for (field, want) in sent {
         match result.get(field) {
-            Some(got) if got == want => {}
+            Some(got) if got == want || (field == "sans" && same_items(got, want)) => {}
             got => out.push(Finding::new(
                 "expect.result-matches-body",
                 format!("/result/{field}"),
@@ -229,6 +229,20 @@ fn check_result_matches(result: Option<&Value>, sent: &Value, out: &mut Vec<Find
             )),
         }
     }
+}
+
+/// The same items in any order: the documentation does not say a server keeps the order of
+/// `sans` (the CSR's extension is compared as a list of names in any order too).
+fn same_items(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_array(), b.as_array()) else {
+        return false;
+    };
+    let sorted = |v: &[Value]| {
+        let mut s: Vec<String> = v.iter().map(Value::to_string).collect();
+        s.sort();
+        s
+    };
+    sorted(a) == sorted(b)
 }
 
 fn short(v: &Value) -> String {
@@ -318,6 +332,25 @@ mod tests {
                 ("expect.result-matches-body", "/result/sans"),
                 ("expect.result-matches-body", "/result/locality"),
             ]
+        );
+        // `sans` in another order is the same list of names; another name is not.
+        let sent = json!({"sans": ["a.b.net", "c.b.net", "a.b.net"], "key_type": "p256v1"});
+        let e = Resolved {
+            result_matches: Some(sent),
+            ..Resolved::default()
+        };
+        let reordered = ex(
+            201,
+            json!({"result": {"sans": ["c.b.net", "a.b.net", "a.b.net"], "key_type": "p256v1"}}),
+        );
+        assert_eq!(rules(&check(&reordered, &e)), vec![]);
+        let one_lost = ex(
+            201,
+            json!({"result": {"sans": ["c.b.net", "a.b.net", "c.b.net"], "key_type": "p256v1"}}),
+        );
+        assert_eq!(
+            rules(&check(&one_lost, &e)),
+            vec![("expect.result-matches-body", "/result/sans")]
         );
     }
 
