@@ -15,11 +15,13 @@
 # Prints one line per failing run (its seed, its failing trials and a command that reruns it),
 # then `false alarms: K over N seeds × R targets` per mode and in all; exits 1 when K > 0.
 # The binaries are built in release unless CSR_CONFORMANCE_BIN and CSR_EMULATOR_BIN name them.
+# EMULATOR_ARGS are added to each emulator's command line (the suite uses it to plant a fault
+# and see the sweep count it).
 # The independent server needs Python's `cryptography` (bash .ci/install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -ge 1 ] && [[ $1 =~ ^[0-9]+$ ]] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] && [[ $1 =~ ^[0-9]+$ ]] || { sed -n '2,19p' "$0" >&2; exit 2; }
 seeds=$1; shift
 modes=default
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then modes=$1; shift; fi
@@ -69,8 +71,9 @@ listening() {
 targets=()
 roots=()
 for reading in lenient default strict; do
+  # shellcheck disable=SC2086 # EMULATOR_ARGS is a list of words
   "$CSR_EMULATOR_BIN" --listen 127.0.0.1:0 --reading "$reading" --preload $preload --reuse-keys 4 \
-    >"$work/$reading" 2>"$work/$reading.err" &
+    ${EMULATOR_ARGS:-} >"$work/$reading" 2>"$work/$reading.err" &
   pids+=($!)
   targets+=("emulator:$reading")
   roots+=("$(listening "$work/$reading")")
@@ -122,7 +125,7 @@ for mode in ${modes//,/ }; do
         n=${failed:-0}; [ "$n" -gt 0 ] || n=1
         alarms=$((alarms + n))
         echo "FALSE ALARM: mode $mode, target ${targets[$i]}, seed $seed, exit $code, $n failing trial(s):"
-        sed -n 's/^test \(.*\) \.\.\. \(FAILED\|ERROR\)$/  \1/p' "$out" | head -20
+        sed -n 's/^test  *\(\[[^]]*\]  *\)\{0,1\}\([^ ]*\)  *\.\.\. FAILED$/  \2/p' "$out" | head -20
         grep -m1 -E '^(csr-conformance: |error)' "$out" | sed 's/^/  /' || true
         echo "  rerun (the emulator's test credentials as $cred in the CLOUDFLARE_* environment):"
         echo "    $CSR_CONFORMANCE_BIN --target $base --seed $seed ${args[*]} $*"

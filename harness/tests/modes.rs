@@ -1,6 +1,7 @@
-//! No false alarm on a correct server, in every mode a user can pick. Two correct
-//! implementations, each holding CSRs the harness did not write (the embedded emulator with
-//! `preload`, and the independent Python server with `--preload`), are checked in every mode:
+//! No false alarm on a correct server, in every mode a user can pick. Correct implementations,
+//! each holding CSRs the harness did not write (the embedded emulator with `preload` in each of
+//! its readings of the contract, lenient, default and strict, and the independent Python server
+//! with `--preload`), are checked in every mode:
 //! both scopes, account only and zone only; a token and email + key; `--read-only`;
 //! `--strict`; base URLs with and without `/client/v4`, with and without a trailing slash. Each
 //! run must end with 0 failures and 0 errors, and must really have judged something: what a
@@ -123,8 +124,21 @@ enum Target {
 
 impl Target {
     fn emulator() -> Target {
+        Target::emulator_reading(csr_emulator::Reading::Default)
+    }
+
+    fn lenient() -> Target {
+        Target::emulator_reading(csr_emulator::Reading::Lenient)
+    }
+
+    fn strict() -> Target {
+        Target::emulator_reading(csr_emulator::Reading::Strict)
+    }
+
+    fn emulator_reading(reading: csr_emulator::Reading) -> Target {
         let config = csr_emulator::Config {
             preload: PRELOAD,
+            reading,
             ..csr_emulator::Config::default()
         };
         Target::Emulator(Box::new(
@@ -325,6 +339,18 @@ mod emulator {
 mod independent {
     use super::*;
     matrix!(independent);
+}
+
+/// The emulator accepting everything the documentation does not forbid.
+mod lenient {
+    use super::*;
+    matrix!(lenient);
+}
+
+/// The emulator refusing everything the documentation does not allow.
+mod strict {
+    use super::*;
+    matrix!(strict);
 }
 
 #[test]
