@@ -1023,6 +1023,81 @@ mod tests {
         assert!(app.plain_gets);
     }
 
+    #[test]
+    fn collection_aliases_are_only_a_slash_or_a_dot_right_after_the_collection() {
+        for (path, alias) in [
+            ("/accounts/a/custom_csrs/", Some("/accounts/a/custom_csrs")),
+            (
+                "/client/v4/zones/z/custom_csrs/.",
+                Some("/client/v4/zones/z/custom_csrs"),
+            ),
+            (
+                "/zones/z%31/custom_csrs/%2e",
+                Some("/zones/z%31/custom_csrs"),
+            ),
+            ("/zones/z/custom_csrs/%2E", Some("/zones/z/custom_csrs")),
+            ("/zones/z/custom_csrs", None),
+            ("/zones/z/custom_csrs/..", None),
+            ("/zones/z/custom_csrs/%2E%2E", None),
+            ("/zones/z/custom_csrs//", None),
+            ("/zones/z/custom_csrs/id/", None),
+            ("/zones/custom_csrs/", None),
+            ("/users/z/custom_csrs/", None),
+            ("/client/v4/client/v4/zones/z/custom_csrs/", None),
+        ] {
+            assert_eq!(collection_alias(path), alias, "{path}");
+        }
+        let mut req = request("GET", "/zones/z/custom_csrs/%2E?page=2", None, None);
+        to_collection(&mut req);
+        assert_eq!(req.uri(), "/zones/z/custom_csrs?page=2");
+    }
+
+    #[test]
+    fn in_every_reading_the_short_way_answers_as_the_router_and_never_for_an_alias() {
+        let rt = runtime();
+        for reading in crate::Reading::ALL {
+            let app = app_with(Config {
+                reading,
+                ..Config::default()
+            });
+            assert!(app.plain_gets, "{reading}: a reading changes no get");
+            let body = r#"{"country":"PT","state":"Lisboa","locality":"Lisboa","organization":"O",
+                "common_name":"short.cloudflare-demo.com","sans":["short.cloudflare-demo.com"],
+                "key_type":"p256v1"}"#;
+            let created = rt.block_on(app.clone().oneshot(request(
+                "POST",
+                "/zones/z1/custom_csrs",
+                Some(TOKEN),
+                Some(body),
+            )));
+            let (_, _, bytes) = rt.block_on(parts(created.unwrap()));
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            let id = v["result"]["id"].as_str().unwrap().to_owned();
+            let get = || {
+                request(
+                    "GET",
+                    &format!("/zones/z1/custom_csrs/{id}"),
+                    Some(TOKEN),
+                    None,
+                )
+            };
+            let short = app.answer_at_once(&get()).expect("taken the short way");
+            let routed = rt.block_on(app.guarded.clone().call(get())).unwrap();
+            assert_eq!(rt.block_on(parts(short)), rt.block_on(parts(routed)));
+            for uri in [
+                "/zones/z1/custom_csrs/",
+                "/zones/z1/custom_csrs/.",
+                "/zones/z1/custom_csrs/%2E",
+                "/client/v4/zones/z1/custom_csrs/",
+            ] {
+                let mut req = request("GET", uri, Some(TOKEN), None);
+                assert!(app.answer_at_once(&req).is_none(), "{reading} {uri}");
+                to_collection(&mut req);
+                assert!(app.answer_at_once(&req).is_none(), "{reading} {uri}");
+            }
+        }
+    }
+
     fn app_with(config: Config) -> App {
         app(Config {
             key_pool_size: 0,
