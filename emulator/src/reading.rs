@@ -48,7 +48,7 @@
 //!   `.` / `%2E` is an invalid custom CSR id (1418, after them); strict makes the latter a
 //!   route error (7003 + 7000) too, after the credentials, as for path ids that cannot name an
 //!   account or zone (a POST to it stays 405, as on every item path).
-//! - 8: lenient treats a value that is not a number (`abc`, `NaN`, ``) as absent and clamps
+//! - 8: lenient treats a value that is not a number (`abc`, `NaN`, empty) as absent and clamps
 //!   numbers into range; fractions are truncated in lenient and default. Strict accepts only
 //!   whole numbers in range (a whole-valued `6.0`, which float-typed SDKs send, included).
 //! - 9: an unknown value counts as absent on its own: `order=size&direction=desc` is
@@ -58,11 +58,15 @@
 //!   at least one character.
 //!
 //! Strict checks without a documented code answer 400 with the emulator's own 10400 ("Invalid
-//! request: ..."), after all the documented checks. Whatever a reading accepts becomes a real
-//! CSR: rcgen encodes any ASCII as a SAN (`IA5String`: 256 characters, long labels,
-//! upper case, `_`, duplicates) and any string as a subject value (a country that is not a
-//! `PrintableString` goes in as `UTF8String`), so no accepted input reaches a 5xx; if the
-//! encoder ever refused one, the answer would still be the envelope.
+//! request: ..."), after all the documented checks.
+//!
+//! Whatever a reading accepts becomes a real CSR whose subject and SANs are exactly the
+//! fields: rcgen encodes any ASCII as a SAN (`IA5String`: 256 characters, long labels, upper
+//! case, `_`, duplicates, kept in order) and any non-empty string as a subject value (a
+//! country that is not a `PrintableString`, such as `Ü`, goes in as `UTF8String`). No accepted
+//! input makes the encoder fail; should a reading ever let one through, the create answers
+//! 400 (10400), not a 5xx (`CsrError::api_error`). `tests/readings.rs` parses such a CSR and
+//! compares it with its fields.
 
 use std::fmt;
 use std::str::FromStr;

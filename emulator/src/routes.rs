@@ -744,7 +744,7 @@ impl Shared {
         if self.config.has(Fault::TruncateSans) {
             signed.sans.truncate(KEPT_SANS);
         }
-        let pem = sign_request(&signed, &key).map_err(|_| ApiError::Internal)?;
+        let pem = sign_request(&signed, &key).map_err(|e| e.api_error())?;
         let id = uuid::Uuid::new_v4().to_string();
         let stored = StoredCsr::new(
             custom_csr(scope, req, id, pem, created),
