@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use crate::fault::Fault;
+use crate::reading::Reading;
 
 /// Credentials of Cloudflare's SDK test suites, so those suites run against the emulator unchanged.
 pub const SDK_TEST_TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
@@ -41,6 +42,9 @@ pub struct Config {
     pub fallback: Option<String>,
     /// Deliberate contract breaks, for showing that a harness catches them; none by default.
     pub faults: Vec<Fault>,
+    /// How the questions Cloudflare's documentation leaves open are answered (see
+    /// [`Reading`]); [`Reading::Default`] unless asked.
+    pub reading: Reading,
 }
 
 impl Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             sdk_suite: false,
             fallback: None,
             faults: Vec::new(),
+            reading: Reading::Default,
         }
     }
 }
@@ -133,5 +138,6 @@ mod tests {
         assert_eq!(c.preload, 0, "scopes start empty unless asked");
         assert!(!c.sdk_suite && c.fallback.is_none());
         assert!(c.faults.is_empty(), "no fault unless asked");
+        assert_eq!(c.reading, Reading::Default);
     }
 }

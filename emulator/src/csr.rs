@@ -8,6 +8,7 @@ use rcgen::{
 };
 use serde::Serialize;
 
+use crate::error::ApiError;
 use crate::validate::CreateCustomCsr;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
@@ -36,6 +37,22 @@ pub enum CsrError {
     Rcgen(#[from] rcgen::Error),
     #[error("key generation was cancelled")]
     Cancelled,
+}
+
+impl CsrError {
+    /// The answer for a create whose CSR could not be made. A value the encoder refuses is the
+    /// request's fault: 400, never a 5xx, in every reading. No value the validator accepts does
+    /// that today (SANs are ASCII in every reading, the only string rcgen refuses; a country
+    /// that is not a `PrintableString` goes in as `UTF8String`); this keeps it a 4xx should a
+    /// reading ever let one through. Anything else is the emulator's own failure.
+    pub fn api_error(&self) -> ApiError {
+        match self {
+            CsrError::Rcgen(rcgen::Error::InvalidAsn1String(_)) => ApiError::InvalidRequest {
+                reason: "a value cannot be encoded in the CSR".into(),
+            },
+            _ => ApiError::Internal,
+        }
+    }
 }
 
 pub fn generate_key(key_type: KeyType) -> Result<KeyPair, CsrError> {
@@ -76,4 +93,41 @@ pub fn sign_request(req: &CreateCustomCsr, key: &KeyPair) -> Result<String, CsrE
         .map(|s| Ok(SanType::DnsName(s.as_str().try_into()?)))
         .collect::<Result<_, rcgen::Error>>()?;
     Ok(params.serialize_request(key)?.pem()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(sans: &[&str], country: &str) -> CreateCustomCsr {
+        CreateCustomCsr {
+            country: country.into(),
+            state: "   ".into(),
+            locality: "l".repeat(500),
+            organization: "Ö, \"+;<>#\\".repeat(40),
+            organizational_unit: Some("\t".into()),
+            common_name: "é".repeat(64),
+            sans: sans.iter().map(|s| (*s).to_owned()).collect(),
+            key_type: KeyType::P256v1,
+            name: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn what_any_reading_accepts_is_encoded_and_what_cannot_be_is_a_4xx() {
+        let key = generate_key(KeyType::P256v1).unwrap();
+        let long = format!("{}.{}.net", "a".repeat(200), "b".repeat(51));
+        assert_eq!(long.len(), 256);
+        let pem = sign_request(
+            &request(&[&long, "A_b.x-.Shop.NET", "A_b.x-.Shop.NET"], "u1 "),
+            &key,
+        )
+        .expect("lenient extremes are encoded");
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+        sign_request(&request(&["shop.net"], "Ü"), &key).expect("a UTF8String country");
+        let err = sign_request(&request(&["bücher.de"], "US"), &key).unwrap_err();
+        assert_eq!(err.api_error().status().as_u16(), 400);
+        assert_eq!(CsrError::Cancelled.api_error(), ApiError::Internal);
+    }
 }

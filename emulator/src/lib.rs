@@ -13,6 +13,7 @@ mod guard;
 mod key_pool;
 mod preload;
 mod rate_limit;
+mod reading;
 mod routes;
 mod sdk_suite;
 mod server;
@@ -24,6 +25,7 @@ pub use config::{Config, RateLimit, SDK_TEST_API_KEY, SDK_TEST_EMAIL, SDK_TEST_T
 pub use csr::KeyType;
 pub use error::ApiError;
 pub use fault::Fault;
+pub use reading::{CollectionAlias, ListParamLeeway, Reading};
 pub use routes::{App, MAX_BODY_BYTES, app, check_fallback};
 pub use sdk_suite::EXAMPLE_ID as SDK_SUITE_EXAMPLE_ID;
 pub use server::Emulator;

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use csr_emulator::{Config, Fault, RateLimit, app};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use csr_emulator::{Config, Fault, RateLimit, Reading, app};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,6 +58,16 @@ struct Cli {
     /// Prism serving Cloudflare's whole spec) and return its answer unchanged
     #[arg(long, value_name = "URL", value_parser = fallback_url)]
     fallback: Option<String>,
+    /// How to answer what Cloudflare's documentation leaves open: lenient accepts all it does
+    /// not forbid, strict refuses all it does not allow, default is the emulator's own choices
+    #[arg(
+        long,
+        value_name = "READING",
+        default_value = "default",
+        value_parser = PossibleValuesParser::new(Reading::ALL.map(Reading::name))
+            .try_map(|name| name.parse::<Reading>()),
+    )]
+    reading: Reading,
 }
 
 fn fallback_url(url: &str) -> Result<String, String> {
@@ -78,6 +89,7 @@ impl Cli {
             sdk_suite: self.sdk_suite,
             fallback: self.fallback,
             faults: self.faults,
+            reading: self.reading,
             ..defaults
         }
     }
@@ -158,6 +170,7 @@ mod tests {
         assert_eq!(cfg.token, csr_emulator::SDK_TEST_TOKEN);
         assert!(cfg.rate_limit.is_none() && cfg.latency.is_none());
         assert!(!cfg.sdk_suite && cfg.fallback.is_none());
+        assert_eq!(cfg.reading, Reading::Default);
 
         let cli = Cli::try_parse_from([
             "csr-emulator",
@@ -199,5 +212,21 @@ mod tests {
         assert_eq!(cfg.faults, vec![Fault::RacyCreates]);
         assert!(Cli::try_parse_from(["csr-emulator", "--fault", "nope"]).is_err());
         assert!(Cli::try_parse_from(["csr-emulator", "--rate-limit", "fast"]).is_err());
+    }
+
+    #[test]
+    fn reading_takes_the_three_names_and_nothing_else() {
+        for (name, reading) in [
+            ("lenient", Reading::Lenient),
+            ("default", Reading::Default),
+            ("strict", Reading::Strict),
+        ] {
+            let cli = Cli::try_parse_from(["csr-emulator", "--reading", name]).unwrap();
+            assert_eq!(cli.config().reading, reading);
+        }
+        for bad in ["bogus", "Strict", ""] {
+            let err = Cli::try_parse_from(["csr-emulator", "--reading", bad]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue, "{bad:?}");
+        }
     }
 }

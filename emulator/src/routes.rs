@@ -28,11 +28,12 @@ use crate::guard::{EnvelopeGuard, EnvelopeGuardLayer};
 use crate::key_pool::KeyPool;
 use crate::preload::{Planned, Preloader};
 use crate::rate_limit::RateLimiter;
+use crate::reading::{CollectionAlias, ListParamLeeway};
 use crate::sdk_suite::{EXAMPLE_ID, SdkSuite, example_created, example_request};
 use crate::store::{
     CustomCsr, Direction, Limits, ListOrder, Scope, ScopeKind, Store, StoredCsr, format_timestamp,
 };
-use crate::validate::{CreateCustomCsr, parse_create};
+use crate::validate::{CreateCustomCsr, Rules, parse_create};
 
 /// Larger request bodies are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -76,6 +77,9 @@ pub struct App {
     state: AppState,
     /// Whether nothing configured changes a get's answer, so that the short way may be taken.
     plain_gets: bool,
+    /// Whether `…/custom_csrs/` and `…/custom_csrs/.` are the collection (the lenient
+    /// reading): such requests are sent on with the collection's path, before anything else.
+    collection_aliases: bool,
     guarded: EnvelopeGuard<Router>,
 }
 
@@ -123,7 +127,10 @@ impl tower::Service<Request> for App {
         tower::Service::<Request>::poll_ready(&mut self.guarded, cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        if self.collection_aliases {
+            to_collection(&mut req);
+        }
         match self.answer_at_once(&req) {
             Some(answer) => Answer::AtOnce {
                 answer: Some(answer),
@@ -233,10 +240,48 @@ pub fn app(config: Config) -> App {
         && c.preload == 0
         && !c.sdk_suite
         && c.faults.is_empty();
+    let collection_aliases = c.reading.collection_alias() == CollectionAlias::Collection;
     App {
         state,
         plain_gets,
+        collection_aliases,
         guarded,
+    }
+}
+
+/// For `[/client/v4]/{accounts|zones}/{id}/custom_csrs/` and the same with a last segment that
+/// decodes to `.` (`.`, `%2E`, `%2e`): the collection's path, `…/custom_csrs`.
+fn collection_alias(path: &str) -> Option<&str> {
+    let (collection, last) = path.rsplit_once('/')?;
+    if !(last.is_empty() || last == "." || last.eq_ignore_ascii_case("%2e")) {
+        return None;
+    }
+    let rest = collection.strip_prefix("/client/v4").unwrap_or(collection);
+    let mut segments = rest.strip_prefix('/')?.split('/');
+    let is_collection = matches!(segments.next(), Some("accounts" | "zones"))
+        && segments.next().is_some()
+        && segments.next() == Some("custom_csrs")
+        && segments.next().is_none();
+    is_collection.then_some(collection)
+}
+
+/// Points a request for an alias of a collection (see [`collection_alias`]) at the collection
+/// itself, query included, so that the router answers it exactly as the collection.
+fn to_collection(req: &mut Request) {
+    let Some(collection) = collection_alias(req.uri().path()) else {
+        return;
+    };
+    let path_and_query = match req.uri().query() {
+        Some(query) => format!("{collection}?{query}"),
+        None => collection.to_owned(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    let Ok(path_and_query) = path_and_query.parse() else {
+        return;
+    };
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
     }
 }
 
@@ -324,6 +369,15 @@ impl FromRequestParts<AppState> for CsrPath {
             state.0.ensure_example(&scope).await;
         }
         let custom_csr_id = match csr_id {
+            // `…/custom_csrs/.`: the lenient reading never gets here (see `to_collection`).
+            Some(csr_id)
+                if csr_id == "."
+                    && state.0.config.reading.collection_alias() == CollectionAlias::RouteError =>
+            {
+                return Err(ApiError::NoRoute {
+                    path: route_path(parts.uri.path()),
+                });
+            }
             Some(csr_id) if valid_csr_id(&csr_id) => Some(csr_id),
             Some(_) => return Err(ApiError::InvalidCsrId),
             None => None,
@@ -471,19 +525,30 @@ impl FromRequestParts<AppState> for ListQuery {
     }
 }
 
-/// A whole number from a query value; SDKs typed with floats may send `5.0`.
-fn number_param(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+/// A whole number from a query value; SDKs typed with floats may send `5.0`. Fractions are
+/// truncated, and what is no number at all is refused, or taken as absent when the reading
+/// forgives it; the strict reading refuses fractions too.
+fn number_param(
+    name: &str,
+    raw: Option<&str>,
+    leeway: ListParamLeeway,
+) -> Result<Option<i64>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
-    let invalid = || ApiError::InvalidRequest {
-        reason: format!("{name} must be a number"),
-    };
     if let Ok(n) = raw.trim().parse::<i64>() {
         return Ok(Some(n));
     }
     match raw.trim().parse::<f64>() {
         // `as` saturates, which is what a huge page number should do.
-        Ok(f) if f.is_finite() => Ok(Some(f.trunc() as i64)),
-        _ => Err(invalid()),
+        Ok(f) if f.is_finite() && (f.fract() == 0.0 || leeway != ListParamLeeway::Refuse) => {
+            Ok(Some(f.trunc() as i64))
+        }
+        Ok(f) if f.is_finite() => Err(ApiError::InvalidRequest {
+            reason: format!("{name} must be a whole number"),
+        }),
+        _ if leeway == ListParamLeeway::Forgive => Ok(None),
+        _ => Err(ApiError::InvalidRequest {
+            reason: format!("{name} must be a number"),
+        }),
     }
 }
 
@@ -530,25 +595,48 @@ async fn list_csrs(
         ScopeKind::Account => MAX_PER_PAGE,
         ScopeKind::Zone => 20,
     };
-    let page = number_param("page", query.page.as_deref())?
-        .unwrap_or(1)
-        .max(1) as u64;
-    let asked_per_page = number_param("per_page", query.per_page.as_deref())?;
+    let reading = state.0.config.reading;
+    let leeway = reading.list_param_leeway();
+    let refuse = leeway == ListParamLeeway::Refuse;
+    let page = match number_param("page", query.page.as_deref(), leeway)? {
+        None => 1,
+        Some(n) if n >= 1 => n as u64,
+        Some(_) if refuse => {
+            return Err(ApiError::InvalidRequest {
+                reason: "page must be at least 1".into(),
+            });
+        }
+        Some(_) => 1,
+    };
+    let asked_per_page = number_param("per_page", query.per_page.as_deref(), leeway)?;
     if state.0.config.has(Fault::CrashOnLargePerPage)
         && asked_per_page.is_some_and(|n| n > MAX_PER_PAGE as i64)
     {
         return Err(ApiError::Internal);
     }
-    let per_page = asked_per_page.map_or(default_per_page, |n| {
-        n.clamp(MIN_PER_PAGE as i64, MAX_PER_PAGE as i64) as u64
-    });
-    let (order, direction) = match path.scope.kind {
-        ScopeKind::Account => (
+    let per_page_range = MIN_PER_PAGE as i64..=MAX_PER_PAGE as i64;
+    let per_page = match asked_per_page {
+        None => default_per_page,
+        Some(n) if refuse && !per_page_range.contains(&n) => {
+            return Err(ApiError::InvalidRequest {
+                reason: format!("per_page must be from {MIN_PER_PAGE} to {MAX_PER_PAGE}"),
+            });
+        }
+        Some(n) => n.clamp(*per_page_range.start(), *per_page_range.end()) as u64,
+    };
+    let sorts = match path.scope.kind {
+        ScopeKind::Account => true,
+        ScopeKind::Zone => reading.zone_sorts(),
+    };
+    let ignore_unknown = reading.ignores_unknown_sort_values();
+    let (order, direction) = if sorts {
+        (
             match query.order.as_deref() {
                 None => ListOrder::default(),
                 Some("name") => ListOrder::Name,
                 Some("account_tag") => ListOrder::AccountTag,
                 Some("created_at") => ListOrder::CreatedAt,
+                Some(_) if ignore_unknown => ListOrder::default(),
                 Some(_) => {
                     return Err(ApiError::InvalidRequest {
                         reason: "order must be one of name, account_tag, created_at".into(),
@@ -559,15 +647,17 @@ async fn list_csrs(
                 None => Direction::default(),
                 Some("asc") => Direction::Asc,
                 Some("desc") => Direction::Desc,
+                Some(_) if ignore_unknown => Direction::default(),
                 Some(_) => {
                     return Err(ApiError::InvalidRequest {
                         reason: "direction must be asc or desc".into(),
                     });
                 }
             },
-        ),
-        // Zones take no sort parameters: the list is always oldest first.
-        ScopeKind::Zone => (ListOrder::CreatedAt, Direction::Asc),
+        )
+    } else {
+        // Zones take no sort parameters (unless the reading honours them): oldest first.
+        (ListOrder::CreatedAt, Direction::Asc)
     };
 
     let direction = if state.0.config.has(Fault::IgnoreDirection) {
@@ -603,8 +693,12 @@ async fn create_csr(
     path: CsrPath,
     CsrBody(body): CsrBody,
 ) -> Result<Response, ApiError> {
-    let req = parse_create(&body, path.scope.kind, state.0.sdk.rules())?;
     let config = &state.0.config;
+    let rules = Rules {
+        reading: config.reading,
+        ..state.0.sdk.rules()
+    };
+    let req = parse_create(&body, path.scope.kind, rules)?;
     if config.has(Fault::CommonNameLimitOffByOne)
         && req.common_name.chars().count() >= crate::validate::MAX_COMMON_NAME_CHARS
     {
@@ -650,7 +744,7 @@ impl Shared {
         if self.config.has(Fault::TruncateSans) {
             signed.sans.truncate(KEPT_SANS);
         }
-        let pem = sign_request(&signed, &key).map_err(|_| ApiError::Internal)?;
+        let pem = sign_request(&signed, &key).map_err(|e| e.api_error())?;
         let id = uuid::Uuid::new_v4().to_string();
         let stored = StoredCsr::new(
             custom_csr(scope, req, id, pem, created),
@@ -927,6 +1021,81 @@ mod tests {
             assert!(!app_with(config).plain_gets);
         }
         assert!(app.plain_gets);
+    }
+
+    #[test]
+    fn collection_aliases_are_only_a_slash_or_a_dot_right_after_the_collection() {
+        for (path, alias) in [
+            ("/accounts/a/custom_csrs/", Some("/accounts/a/custom_csrs")),
+            (
+                "/client/v4/zones/z/custom_csrs/.",
+                Some("/client/v4/zones/z/custom_csrs"),
+            ),
+            (
+                "/zones/z%31/custom_csrs/%2e",
+                Some("/zones/z%31/custom_csrs"),
+            ),
+            ("/zones/z/custom_csrs/%2E", Some("/zones/z/custom_csrs")),
+            ("/zones/z/custom_csrs", None),
+            ("/zones/z/custom_csrs/..", None),
+            ("/zones/z/custom_csrs/%2E%2E", None),
+            ("/zones/z/custom_csrs//", None),
+            ("/zones/z/custom_csrs/id/", None),
+            ("/zones/custom_csrs/", None),
+            ("/users/z/custom_csrs/", None),
+            ("/client/v4/client/v4/zones/z/custom_csrs/", None),
+        ] {
+            assert_eq!(collection_alias(path), alias, "{path}");
+        }
+        let mut req = request("GET", "/zones/z/custom_csrs/%2E?page=2", None, None);
+        to_collection(&mut req);
+        assert_eq!(req.uri(), "/zones/z/custom_csrs?page=2");
+    }
+
+    #[test]
+    fn in_every_reading_the_short_way_answers_as_the_router_and_never_for_an_alias() {
+        let rt = runtime();
+        for reading in crate::Reading::ALL {
+            let app = app_with(Config {
+                reading,
+                ..Config::default()
+            });
+            assert!(app.plain_gets, "{reading}: a reading changes no get");
+            let body = r#"{"country":"PT","state":"Lisboa","locality":"Lisboa","organization":"O",
+                "common_name":"short.cloudflare-demo.com","sans":["short.cloudflare-demo.com"],
+                "key_type":"p256v1"}"#;
+            let created = rt.block_on(app.clone().oneshot(request(
+                "POST",
+                "/zones/z1/custom_csrs",
+                Some(TOKEN),
+                Some(body),
+            )));
+            let (_, _, bytes) = rt.block_on(parts(created.unwrap()));
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            let id = v["result"]["id"].as_str().unwrap().to_owned();
+            let get = || {
+                request(
+                    "GET",
+                    &format!("/zones/z1/custom_csrs/{id}"),
+                    Some(TOKEN),
+                    None,
+                )
+            };
+            let short = app.answer_at_once(&get()).expect("taken the short way");
+            let routed = rt.block_on(app.guarded.clone().call(get())).unwrap();
+            assert_eq!(rt.block_on(parts(short)), rt.block_on(parts(routed)));
+            for uri in [
+                "/zones/z1/custom_csrs/",
+                "/zones/z1/custom_csrs/.",
+                "/zones/z1/custom_csrs/%2E",
+                "/client/v4/zones/z1/custom_csrs/",
+            ] {
+                let mut req = request("GET", uri, Some(TOKEN), None);
+                assert!(app.answer_at_once(&req).is_none(), "{reading} {uri}");
+                to_collection(&mut req);
+                assert!(app.answer_at_once(&req).is_none(), "{reading} {uri}");
+            }
+        }
     }
 
     fn app_with(config: Config) -> App {

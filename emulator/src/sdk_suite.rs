@@ -59,6 +59,7 @@ impl SdkSuite {
     pub fn rules(&self) -> Rules {
         Rules {
             allow_example_domains: self.on,
+            ..Rules::default()
         }
     }
 

@@ -4,11 +4,13 @@ use serde_json::{Map, Value};
 
 use crate::csr::KeyType;
 use crate::error::{ApiError, RequiredField};
+use crate::reading::Reading;
 use crate::store::ScopeKind;
 
 pub const MAX_COMMON_NAME_CHARS: usize = 64;
 pub const MAX_SANS: usize = 150;
-/// SANs must be *smaller* than 256 characters.
+/// SANs must be *smaller* than 256 characters (in the default reading; see
+/// [`Reading::max_san_len`]).
 pub const MAX_SAN_LEN: usize = 255;
 
 /// A create body that passed every check.
@@ -32,37 +34,73 @@ pub struct CreateCustomCsr {
 pub struct Rules {
     /// Accept SANs under example.com, example.net and example.org (the SDK-suite profile).
     pub allow_example_domains: bool,
+    /// How the questions the documentation leaves open are answered.
+    pub reading: Reading,
 }
 
 /// Checks in Cloudflare's order: required fields (country, state, locality, organization,
-/// common name), common-name length, SANs, key type; the first failure wins.
+/// common name), common-name length, SANs, key type; the first failure wins. Then the optional
+/// fields' types, and last the strict reading's bounds, which have no documented code.
 pub fn parse_create(
     body: &Value,
     scope: ScopeKind,
     rules: Rules,
 ) -> Result<CreateCustomCsr, ApiError> {
+    let reading = rules.reading;
     let obj = body.as_object().ok_or(ApiError::InvalidJson)?;
-    let country = required(obj, "country", RequiredField::Country)?;
-    let state = required(obj, "state", RequiredField::State)?;
-    let locality = required(obj, "locality", RequiredField::Locality)?;
-    let organization = required(obj, "organization", RequiredField::Organization)?;
-    let common_name = required(obj, "common_name", RequiredField::CommonName)?;
-    if common_name.chars().count() > MAX_COMMON_NAME_CHARS {
+    let country = required(obj, "country", RequiredField::Country, reading)?;
+    let state = required(obj, "state", RequiredField::State, reading)?;
+    let locality = required(obj, "locality", RequiredField::Locality, reading)?;
+    let organization = required(obj, "organization", RequiredField::Organization, reading)?;
+    let common_name = required(obj, "common_name", RequiredField::CommonName, reading)?;
+    let common_name_len = if reading.common_name_counts_bytes() {
+        common_name.len()
+    } else {
+        common_name.chars().count()
+    };
+    if common_name_len > MAX_COMMON_NAME_CHARS {
         return Err(ApiError::CommonNameTooLong {
             max: MAX_COMMON_NAME_CHARS,
         });
     }
     let sans = sans(obj.get("sans"), rules)?;
-    let key_type = match obj.get("key_type") {
-        None | Some(Value::Null) => KeyType::default(),
-        Some(Value::String(s)) => s.parse().map_err(|_| ApiError::InvalidKeyType)?,
-        Some(_) => return Err(ApiError::InvalidKeyType),
-    };
-    let organizational_unit = optional(obj, "organizational_unit")?;
+    let key_type = key_type(obj.get("key_type"), reading)?;
+    let organizational_unit = optional(obj, "organizational_unit", reading)?;
     let (name, description) = match scope {
-        ScopeKind::Account => (optional(obj, "name")?, optional(obj, "description")?),
+        ScopeKind::Account => (
+            optional(obj, "name", reading)?,
+            optional(obj, "description", reading)?,
+        ),
         ScopeKind::Zone => (None, None),
     };
+    if reading.country_must_be_alpha2()
+        && !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return Err(ApiError::InvalidRequest {
+            reason: "country must be an ISO 3166-1 alpha-2 code (two upper-case letters)".into(),
+        });
+    }
+    let subject = [
+        ("organization", Some(&organization)),
+        ("organizational_unit", organizational_unit.as_ref()),
+        ("locality", Some(&locality)),
+        ("state", Some(&state)),
+    ]
+    .map(|(field, value)| (field, value, reading.max_subject_chars(field)));
+    let account = [
+        ("name", name.as_ref()),
+        ("description", description.as_ref()),
+    ]
+    .map(|(field, value)| (field, value, reading.max_account_text_chars()));
+    for (field, value, max) in subject.into_iter().chain(account) {
+        if let (Some(value), Some(max)) = (value, max)
+            && value.chars().count() > max
+        {
+            return Err(ApiError::InvalidRequest {
+                reason: format!("{field} must be at most {max} characters"),
+            });
+        }
+    }
     Ok(CreateCustomCsr {
         country,
         state,
@@ -77,20 +115,54 @@ pub fn parse_create(
     })
 }
 
-/// Absent, null, blank or not a string: all count as "field is required".
-fn required(obj: &Map<String, Value>, key: &str, field: RequiredField) -> Result<String, ApiError> {
+/// Absent, null, empty, not a string or (unless the reading allows it) only whitespace: all
+/// count as "field is required".
+fn required(
+    obj: &Map<String, Value>,
+    key: &str,
+    field: RequiredField,
+    reading: Reading,
+) -> Result<String, ApiError> {
     match obj.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(s))
+            if !s.is_empty() && (reading.blank_required_ok() || !s.trim().is_empty()) =>
+        {
+            Ok(s.clone())
+        }
         _ => Err(ApiError::Required(field)),
     }
 }
 
-/// Null counts as not sent; other non-strings have no code of their own, so they are 1400.
-fn optional(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+/// Null counts as not sent unless the reading says otherwise; other non-strings have no code
+/// of their own, so they are 1400.
+fn optional(
+    obj: &Map<String, Value>,
+    key: &str,
+    reading: Reading,
+) -> Result<Option<String>, ApiError> {
     match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
+        Some(Value::Null) if reading.null_is_absent() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(ApiError::InvalidJson),
+    }
+}
+
+/// `rsa2048` unless sent; anything but one of the two names (in the reading's case and with
+/// its view of `null` and `""`) is 1417.
+fn key_type(value: Option<&Value>, reading: Reading) -> Result<KeyType, ApiError> {
+    match value {
+        None => Ok(KeyType::default()),
+        Some(Value::Null) if reading.null_is_absent() => Ok(KeyType::default()),
+        Some(Value::String(s)) if s.is_empty() && reading.empty_key_type_is_absent() => {
+            Ok(KeyType::default())
+        }
+        Some(Value::String(s)) if reading.key_type_any_case() => s
+            .to_ascii_lowercase()
+            .parse()
+            .map_err(|_| ApiError::InvalidKeyType),
+        Some(Value::String(s)) => s.parse().map_err(|_| ApiError::InvalidKeyType),
+        Some(_) => Err(ApiError::InvalidKeyType),
     }
 }
 
@@ -112,7 +184,7 @@ fn sans(value: Option<&Value>, rules: Rules) -> Result<Vec<String>, ApiError> {
             reason: format!("At most {MAX_SANS} SANs are allowed."),
         });
     }
-    items
+    let sans: Vec<String> = items
         .iter()
         .map(|item| match item {
             Value::String(s) => check_san(s, rules).map(|()| s.clone()),
@@ -120,38 +192,54 @@ fn sans(value: Option<&Value>, rules: Rules) -> Result<Vec<String>, ApiError> {
                 reason: "Each SAN must be a string.".into(),
             }),
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if !rules.reading.san_duplicates_ok() {
+        let mut seen = std::collections::HashSet::with_capacity(sans.len());
+        if !sans.iter().all(|s| seen.insert(s.as_str())) {
+            return Err(ApiError::InvalidSan {
+                reason: "A SAN is named more than once.".into(),
+            });
+        }
+    }
+    Ok(sans)
 }
 
 const RESERVED_TLDS: [&str; 4] = ["test", "example", "invalid", "localhost"];
 const EXAMPLE_DOMAINS: [&str; 3] = ["example.com", "example.net", "example.org"];
 
-/// One SAN: a DNS name (optionally `*.`-prefixed) that a public CA could ever issue for.
+/// One SAN: a DNS name (optionally `*.`-prefixed) that a public CA could ever issue for, as
+/// the reading draws its edges.
 pub fn check_san(san: &str, rules: Rules) -> Result<(), ApiError> {
+    let reading = rules.reading;
     let invalid = |reason: &str| ApiError::InvalidSan {
         reason: reason.to_owned(),
     };
     if !san.is_ascii() {
         return Err(ApiError::NonAsciiSan);
     }
-    if san.len() > MAX_SAN_LEN {
-        return Err(invalid("A SAN is 256 characters or longer."));
+    if san.len() > reading.max_san_len() {
+        return Err(invalid(if reading.max_san_len() < 256 {
+            "A SAN is 256 characters or longer."
+        } else {
+            "A SAN is longer than 256 characters."
+        }));
     }
     if san.parse::<std::net::IpAddr>().is_ok() {
         return Err(invalid("IP addresses are not allowed."));
     }
     let host = san.strip_prefix("*.").unwrap_or(san);
     let labels: Vec<&str> = host.split('.').collect();
-    for label in &labels {
-        let well_formed = (1..=63).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-');
-        if !well_formed {
-            return Err(invalid("A SAN is not a valid DNS name."));
-        }
+    // The name's own first and last characters: never `-`, in any reading.
+    let edge_hyphen = host.starts_with('-') || host.ends_with('-');
+    let label_ok = |label: &str| {
+        (1..=reading.max_san_label_len()).contains(&label.len())
+            && label.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b == b'-' || (b == b'_' && reading.san_underscore_ok())
+            })
+            && (reading.san_inner_hyphen_ok() || !(label.starts_with('-') || label.ends_with('-')))
+    };
+    if edge_hyphen || !labels.iter().all(|label| label_ok(label)) {
+        return Err(invalid("A SAN is not a valid DNS name."));
     }
     let tld = labels[labels.len() - 1].to_ascii_lowercase();
     if tld.bytes().all(|b| b.is_ascii_digit()) {
@@ -169,6 +257,9 @@ pub fn check_san(san: &str, rules: Rules) -> Result<(), ApiError> {
         .any(|d| lower == *d || lower.ends_with(&format!(".{d}")));
     if under_example && !rules.allow_example_domains {
         return Err(ApiError::ExampleDomainSan);
+    }
+    if !reading.san_uppercase_ok() && san.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(invalid("A SAN holds upper-case letters."));
     }
     Ok(())
 }
@@ -208,6 +299,7 @@ mod tests {
         assert_eq!(code("notexample.com"), None);
         let relaxed = Rules {
             allow_example_domains: true,
+            ..Rules::default()
         };
         assert!(check_san("www.example.com", relaxed).is_ok());
         // Only that rule is relaxed.
