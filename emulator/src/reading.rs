@@ -33,6 +33,7 @@
 //! | 18 | a required subject field of only whitespace | accepted | 1405–1409 | 1405–1409 |
 //! | 19 | O / OU over 64 characters, L / ST over 128 | accepted | accepted | 10400 |
 //! | 20 | account `name` / `description` over 64 characters | accepted | accepted | 10400 |
+//! | 21 | `total_pages` of an empty collection | 1 (one empty page) | 0 | 0 |
 //!
 //! Rows 4 and 5 are the same in every reading (real clients send both and succeed), so no
 //! method asks them: the validator never looks at unknown fields, and zone bodies never keep
@@ -240,6 +241,12 @@ impl Reading {
     ///     for the other free texts, in the strict reading).
     pub fn max_account_text_chars(self) -> Option<usize> {
         (self == Reading::Strict).then_some(64)
+    }
+
+    /// 21. `result_info.total_pages` of a list with nothing in it: no page, or one empty page
+    ///     (undocumented; APIs answer both).
+    pub fn empty_total_pages(self) -> u64 {
+        u64::from(self == Reading::Lenient)
     }
 }
 

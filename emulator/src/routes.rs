@@ -683,7 +683,11 @@ async fn list_csrs(
         per_page,
         count: items.len() as u64,
         total_count: total,
-        total_pages: total.div_ceil(per_page),
+        total_pages: if total == 0 {
+            state.0.config.reading.empty_total_pages()
+        } else {
+            total.div_ceil(per_page)
+        },
     };
     Ok(success(StatusCode::OK, items, Some(info)))
 }

@@ -954,3 +954,18 @@ fn the_binary_takes_reading_and_refuses_an_unknown_one() {
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("10400"), "{text}");
 }
+
+#[tokio::test]
+async fn row_21_an_empty_collection_has_one_empty_page_only_when_lenient() {
+    for (reading, pages) in [(LENIENT, 1), (DEFAULT, 0), (STRICT, 0)] {
+        let app = emulator(reading);
+        let r = send(&app, Method::GET, ZONE, None).await;
+        assert_success(&r, StatusCode::OK, ZONE);
+        assert_eq!(r.body["result_info"]["total_count"], 0, "{reading}");
+        assert_eq!(r.body["result_info"]["total_pages"], pages, "{reading}");
+        // A collection with something in it counts its pages in every reading.
+        send(&app, Method::POST, ZONE, Some(&body())).await;
+        let r = send(&app, Method::GET, ZONE, None).await;
+        assert_eq!(r.body["result_info"]["total_pages"], 1, "{reading}");
+    }
+}
