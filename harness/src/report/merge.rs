@@ -16,7 +16,7 @@ use crate::report::junit::{self, CaseXml, Header, Tally};
 
 #[derive(Parser, Debug)]
 #[command(
-    name = "csr-conformance merge",
+    name = "merge",
     about = "Merges the JUnit reports of shards (--partition) into one report"
 )]
 struct MergeCli {
@@ -28,7 +28,13 @@ struct MergeCli {
     inputs: Vec<PathBuf>,
 }
 
-/// Runs the subcommand; `args` start with the word `merge`.
+/// The subcommand's command line, for help and completions.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    MergeCli::command()
+}
+
+/// Runs the subcommand; `args` start with the program's name, `csr-conformance merge`.
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let cli = match MergeCli::try_parse_from(args) {
         Ok(c) => c,
