@@ -2,6 +2,7 @@
 
 pub mod cases;
 pub mod checks;
+pub mod cli;
 pub mod executor;
 pub mod generate;
 pub mod holds;

@@ -66,6 +66,11 @@ pub struct Cli {
     /// Generated cases per property, instead of what cases/properties.toml says
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub cases: Option<u32>,
+    /// When no trial was judged (none matched the filter or --partition, or all were
+    /// skipped): fail says why and exits 4, warn says why and exits 0, pass exits 0
+    /// [default: fail; pass for the cargo test target]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub no_tests: Option<NoTests>,
 
     #[command(flatten)]
     pub run: limits::RunArgs,
@@ -73,6 +78,31 @@ pub struct Cli {
     #[command(flatten)]
     pub libtest: libtest_mimic::Arguments,
 }
+
+/// What a run that judged no trial means (`--no-tests`), as in cargo-nextest: nothing matched
+/// is not a pass unless asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoTests {
+    /// Exit 0, saying nothing.
+    Pass,
+    /// Say why, and exit 0.
+    Warn,
+    /// Say why, and exit 4.
+    Fail,
+}
+
+impl NoTests {
+    /// Without `--no-tests`: `fail` for the binary, `pass` for the cargo test target.
+    pub fn default_for(mode: Mode) -> NoTests {
+        match mode {
+            Mode::Binary => NoTests::Fail,
+            Mode::TestTarget => NoTests::Pass,
+        }
+    }
+}
+
+/// The exit code of a run that judged no trial under `--no-tests=fail`.
+pub const EXIT_NOTHING_JUDGED: u8 = 4;
 
 /// Who is running: the `csr-conformance` binary reads the CLOUDFLARE_* environment; the
 /// `cargo test` target checks the embedded emulator unless `--target` is given, so a developer's
@@ -217,6 +247,8 @@ struct Recorder {
     partition: Option<partition::Partition>,
     cases: Mutex<Vec<(usize, junit::CaseXml)>>,
     flaky: Mutex<Vec<String>>,
+    /// How many trials were skipped for each reason.
+    skips: Mutex<std::collections::BTreeMap<String, usize>>,
     /// The outcomes themselves, kept only when a subcommand's hook needs them (`record`):
     /// otherwise each is rendered and dropped, so memory does not grow with the exchanges.
     outcomes: Option<Mutex<Vec<(usize, Outcome)>>>,
@@ -233,6 +265,7 @@ impl Recorder {
             partition,
             cases: Mutex::default(),
             flaky: Mutex::default(),
+            skips: Mutex::default(),
             outcomes: keep_outcomes.then(Mutex::default),
         }
     }
@@ -243,6 +276,14 @@ impl Recorder {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(outcome.name.clone());
+        }
+        if let Verdict::Skipped(reason) = &outcome.verdict {
+            *self
+                .skips
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(reason.clone())
+                .or_default() += 1;
         }
         let case = junit::render_case(&outcome, &run_info(&self.session, self.partition));
         self.cases
@@ -270,6 +311,14 @@ impl Recorder {
         let mut all = std::mem::take(&mut *self.cases.lock().unwrap_or_else(|p| p.into_inner()));
         all.sort_by_key(|(i, _)| *i);
         all.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// (reason, trials skipped for it), most frequent first.
+    fn skips(&self) -> Vec<(String, usize)> {
+        let skips = self.skips.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<(String, usize)> = skips.iter().map(|(r, n)| (r.clone(), *n)).collect();
+        all.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        all
     }
 
     fn flaky(&self) -> Vec<String> {
@@ -397,8 +446,14 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     // of ending the run alone. Reports keep the declared order.
     let mut trials = property_trials(&session, &recorder, &properties, cases.len(), run_started);
     trials.extend(cases);
+    let all = trials.len();
+    let matched = trials
+        .iter()
+        .filter(|(_, _, t)| !cli.libtest.is_filtered_out(t))
+        .count();
     let trials = partition::shard(cli.run.partition.as_ref(), &cli.libtest, trials);
     let conclusion = libtest_mimic::run(&libtest_args, trials);
+    let tally = Tally::of(all, matched, &conclusion, recorder.skips());
     let after_ok = after.is_none_or(|f| f(&session, &recorder.take_outcomes()));
 
     let cleanup_problems = session.cleanup();
@@ -417,6 +472,17 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         eprintln!("csr-conformance: stopped early: {reason}");
     }
 
+    // A run that judged nothing says why, on the terminal and in its report; one that skipped
+    // most of what it selected says what for. Listing judges nothing by design.
+    let nothing = (!cli.libtest.list)
+        .then(|| tally.nothing_judged(&cli.libtest, cli.run.partition, &cases_dir))
+        .flatten();
+    let mostly_skipped = tally.mostly_skipped();
+    // The cargo test target passes by default when nothing matched: `cargo test -- FILTER` hands
+    // a developer's filter to every test binary, and this one not holding the trial filtered
+    // for must not fail the workspace's tests.
+    let no_tests = cli.no_tests.unwrap_or(NoTests::default_for(mode));
+
     // Under nextest every trial is its own process; its JUnit report is nextest's own.
     let under_nextest = std::env::var_os("NEXTEST_RUN_ID").is_some();
     if !cli.libtest.list && !cli.no_junit && !under_nextest {
@@ -424,7 +490,10 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             .junit
             .clone()
             .unwrap_or_else(|| root.join("reports").join("junit.xml"));
-        let header = run_info(&session, cli.run.partition).header();
+        let mut header = run_info(&session, cli.run.partition).header();
+        header
+            .properties
+            .extend(tally.properties(nothing.as_deref()));
         match junit::write_report_file(&recorder.take(), &header, &path) {
             Ok(()) => eprintln!(
                 "csr-conformance: JUnit report written to {}",
@@ -435,6 +504,12 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
                 return ExitCode::from(1);
             }
         }
+    }
+    if let Some(warning) = &mostly_skipped {
+        eprintln!("csr-conformance: {warning}");
+    }
+    if let Some(why) = nothing.as_ref().filter(|_| no_tests != NoTests::Pass) {
+        eprintln!("csr-conformance: {why}");
     }
     if !cli.libtest.list {
         let (sent, generated) = session.requests_sent();
@@ -452,9 +527,143 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             Mode::Binary => ExitCode::from(1),
             Mode::TestTarget => conclusion.exit_code(),
         }
+    } else if nothing.is_some() && no_tests == NoTests::Fail {
+        ExitCode::from(EXIT_NOTHING_JUDGED)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// How many trials a run had, selected and judged: enough to say why it judged none, or that it
+/// skipped most.
+#[derive(Debug, Default, PartialEq)]
+struct Tally {
+    /// Every trial of the run, before the name filter.
+    all: usize,
+    /// Those the name filter kept (FILTER, --exact, --skip, --ignored), before --partition.
+    matched: usize,
+    /// Passed, failed or errored.
+    judged: u64,
+    /// Skipped (libtest's "ignored"): (reason, trials), most frequent first.
+    skips: Vec<(String, u64)>,
+}
+
+impl Tally {
+    fn of(
+        all: usize,
+        matched: usize,
+        c: &libtest_mimic::Conclusion,
+        skips: Vec<(String, usize)>,
+    ) -> Tally {
+        let mut skips: Vec<(String, u64)> = skips.into_iter().map(|(r, n)| (r, n as u64)).collect();
+        // Trials libtest itself did not run (under --bench) have no outcome to give a reason.
+        let unexplained =
+            c.num_ignored - skips.iter().map(|(_, n)| n).sum::<u64>().min(c.num_ignored);
+        if unexplained > 0 {
+            skips.push(("not run: --bench runs benchmarks only".into(), unexplained));
+        }
+        Tally {
+            all,
+            matched,
+            judged: c.num_passed + c.num_failed + c.num_measured,
+            skips,
+        }
+    }
+
+    fn skipped(&self) -> u64 {
+        self.skips.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Why nothing was judged, as the sentence after `csr-conformance: `; `None` when
+    /// something was.
+    fn nothing_judged(
+        &self,
+        args: &libtest_mimic::Arguments,
+        partition: Option<partition::Partition>,
+        cases_dir: &Path,
+    ) -> Option<String> {
+        if self.judged > 0 {
+            return None;
+        }
+        let selected = self.skipped();
+        Some(if selected > 0 {
+            match self.skips.as_slice() {
+                [(reason, _)] => format!("every trial was skipped: {reason}"),
+                _ => format!("every trial was skipped: {}", skip_list(&self.skips)),
+            }
+        } else if self.all == 0 {
+            format!(
+                "there is no trial to run: {} holds no case or property",
+                cases_dir.display()
+            )
+        } else if self.matched == 0 {
+            format!("no trial matched the filter {}", filter_words(args))
+        } else if let Some(p) = partition {
+            let of = if args.filter.is_some() || !args.skip.is_empty() || args.ignored {
+                format!(" that matched the filter {}", filter_words(args))
+            } else {
+                String::new()
+            };
+            format!(
+                "--partition {p} selected none of the {} trial(s){of}",
+                self.matched
+            )
+        } else {
+            "no trial was selected".into()
+        })
+    }
+
+    /// The warning of a run that judged something but skipped more than half of what it
+    /// selected.
+    fn mostly_skipped(&self) -> Option<String> {
+        let skipped = self.skipped();
+        let selected = self.judged + skipped;
+        (self.judged > 0 && skipped * 2 > selected).then(|| {
+            format!(
+                "{skipped} of {selected} trials skipped: {}",
+                skip_list(&self.skips)
+            )
+        })
+    }
+
+    /// What the report says of it: why nothing was judged (`no_tests`), and the skip reasons
+    /// with their counts (`skipped: REASON`) when they are what the run mostly did.
+    fn properties(&self, nothing: Option<&str>) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = nothing
+            .map(|why| ("no_tests".to_string(), why.to_string()))
+            .into_iter()
+            .collect();
+        if nothing.is_some() || self.mostly_skipped().is_some() {
+            out.extend(
+                self.skips
+                    .iter()
+                    .map(|(reason, n)| (format!("skipped: {reason}"), n.to_string())),
+            );
+        }
+        out
+    }
+}
+
+/// `240 "the scope holds no CSR to read", 42 "needs email + key"`.
+fn skip_list(skips: &[(String, u64)]) -> String {
+    skips
+        .iter()
+        .map(|(reason, n)| format!("{n} \"{reason}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The name filter as given: `"pem::" --exact --skip "zone"`.
+fn filter_words(args: &libtest_mimic::Arguments) -> String {
+    let mut words: Vec<String> = args.filter.iter().map(|f| format!("{f:?}")).collect();
+    if args.exact {
+        words.push("--exact".into());
+    }
+    words.extend(args.skip.iter().map(|s| format!("--skip {s:?}")));
+    if args.ignored {
+        words.push("--ignored (no trial is marked ignored)".into());
+    }
+    words.join(" ")
 }
 
 /// The run's last line, for CI to read: `csr-conformance: N requests (G generated) in T s, seed S`.
@@ -951,6 +1160,111 @@ mod tests {
         assert!(c.read_only && c.libtest.exact && c.libtest.list);
         assert_eq!(c.libtest.filter.as_deref(), Some("pem::zone::x"));
         assert_eq!(c.libtest.test_threads, Some(1));
+    }
+
+    fn tally(all: usize, matched: usize, judged: u64, skips: &[(&str, u64)]) -> Tally {
+        Tally {
+            all,
+            matched,
+            judged,
+            skips: skips.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_run_that_judged_nothing_says_why() {
+        let args = |a: &[&str]| cli(a).libtest;
+        let dir = Path::new("cases");
+        let why = |t: Tally, a: &[&str], p: Option<&str>| {
+            t.nothing_judged(
+                &args(a),
+                p.map(|p| partition::Partition::parse(p).unwrap()),
+                dir,
+            )
+        };
+        assert_eq!(
+            why(tally(384, 0, 0, &[]), &["nosuchtrial"], None).unwrap(),
+            "no trial matched the filter \"nosuchtrial\""
+        );
+        assert_eq!(
+            why(
+                tally(384, 0, 0, &[]),
+                &["x", "--exact", "--skip", "y"],
+                None
+            )
+            .unwrap(),
+            "no trial matched the filter \"x\" --exact --skip \"y\""
+        );
+        assert_eq!(
+            why(tally(384, 3, 0, &[]), &["pem::"], Some("hash:2/3")).unwrap(),
+            "--partition hash:2/3 selected none of the 3 trial(s) that matched the filter \"pem::\""
+        );
+        assert_eq!(
+            why(
+                tally(384, 40, 0, &[("the scope holds no CSR to read", 40)]),
+                &[],
+                None
+            )
+            .unwrap(),
+            "every trial was skipped: the scope holds no CSR to read"
+        );
+        assert_eq!(
+            why(tally(384, 40, 0, &[("a", 30), ("b", 10)]), &[], None).unwrap(),
+            "every trial was skipped: 30 \"a\", 10 \"b\""
+        );
+        assert!(
+            why(tally(0, 0, 0, &[]), &[], None)
+                .unwrap()
+                .starts_with("there is no trial to run")
+        );
+        assert_eq!(why(tally(384, 384, 1, &[("a", 383)]), &[], None), None);
+    }
+
+    #[test]
+    fn a_run_that_skipped_most_warns_and_reports_the_counts() {
+        let t = tally(
+            384,
+            384,
+            102,
+            &[
+                ("the scope holds no CSR to read", 240),
+                ("needs email + key", 42),
+            ],
+        );
+        assert_eq!(
+            t.mostly_skipped().unwrap(),
+            "282 of 384 trials skipped: 240 \"the scope holds no CSR to read\", 42 \"needs email + key\""
+        );
+        assert_eq!(
+            t.properties(None),
+            vec![
+                (
+                    "skipped: the scope holds no CSR to read".into(),
+                    "240".into()
+                ),
+                ("skipped: needs email + key".into(), "42".into()),
+            ]
+        );
+        // Half is not more than half; and a run that judged nothing says so instead.
+        let half = tally(4, 4, 2, &[("a", 2)]);
+        assert_eq!(half.mostly_skipped(), None);
+        assert!(half.properties(None).is_empty());
+        assert_eq!(tally(4, 4, 0, &[("a", 4)]).mostly_skipped(), None);
+        assert_eq!(
+            tally(4, 0, 0, &[]).properties(Some("no trial matched the filter \"x\"")),
+            vec![(
+                "no_tests".into(),
+                "no trial matched the filter \"x\"".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn nothing_matched_fails_the_binary_but_not_cargo_test() {
+        assert_eq!(NoTests::default_for(Mode::Binary), NoTests::Fail);
+        assert_eq!(NoTests::default_for(Mode::TestTarget), NoTests::Pass);
+        assert_eq!(cli(&["--no-tests=warn"]).no_tests, Some(NoTests::Warn));
+        assert!(Cli::try_parse_from(["csr-conformance", "--no-tests=maybe"]).is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Arg, CommandFactory, FromArgMatches, Parser};
 
 use super::generalize::{FileBuilder, Group, RecordedFile, Source, id_of, identifier, scope_of};
 use super::redact::{Clean, Secrets, scrub};
@@ -16,6 +16,35 @@ use crate::checks::{Operation, classify};
 use crate::model::{Credentials, Outcome};
 use crate::runner::{self, Cli, Mode};
 use crate::session::Session;
+
+/// `record`'s command line, for its help and completions: a run's flags, and `--out` (which
+/// [`take_out`] takes before the run's flags are parsed).
+pub fn command() -> clap::Command {
+    Cli::command()
+        .name("record")
+        .about(
+            "Runs the hand-written cases as a run does and writes those that passed as recorded \
+             case files",
+        )
+        .long_about(None)
+        .help_template(crate::cli::HELP_TEMPLATE)
+        .after_help(
+            "Generated properties are not recorded (their requests change with every seed).\n\n\
+             Example:\n  csr-conformance record --target https://api.cloudflare.com/client/v4 \
+             --zone-id ID --out cases/recorded auth::",
+        )
+        .arg(
+            Arg::new("out")
+                .long("out")
+                .value_name("DIR")
+                .help("Directory to write the recorded case files to [default: cases/recorded]"),
+        )
+}
+
+/// `import-har`'s command line, for help and completions.
+pub fn import_har_command() -> clap::Command {
+    ImportHar::command()
+}
 
 /// `csr-conformance record [--out DIR] [run flags and filters]`.
 pub fn record(args: &[OsString]) -> ExitCode {
@@ -31,7 +60,10 @@ pub fn record(args: &[OsString]) -> ExitCode {
     let argv = std::iter::once(OsString::from("csr-conformance record"))
         .chain(rest)
         .chain(skip_generated);
-    let cli = match Cli::try_parse_from(argv) {
+    let cli = match command()
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
@@ -134,9 +166,9 @@ fn loads_back(path: &Path, text: &str) -> Result<(), String> {
     }
 }
 
-/// `csr-conformance import-har FILE.har [--out DIR] [--suite NAME]`
+/// Writes the Custom CSR exchanges of a HAR 1.2 capture as a recorded case file
 #[derive(Parser, Debug)]
-#[command(name = "csr-conformance import-har")]
+#[command(name = "import-har")]
 struct ImportHar {
     /// The HAR 1.2 file (browser devtools, mitmproxy, Postman)
     file: PathBuf,

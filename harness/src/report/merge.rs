@@ -16,7 +16,7 @@ use crate::report::junit::{self, CaseXml, Header, Tally};
 
 #[derive(Parser, Debug)]
 #[command(
-    name = "csr-conformance merge",
+    name = "merge",
     about = "Merges the JUnit reports of shards (--partition) into one report"
 )]
 struct MergeCli {
@@ -28,7 +28,13 @@ struct MergeCli {
     inputs: Vec<PathBuf>,
 }
 
-/// Runs the subcommand; `args` start with the word `merge`.
+/// The subcommand's command line, for help and completions.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    MergeCli::command()
+}
+
+/// Runs the subcommand; `args` start with the program's name, `csr-conformance merge`.
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let cli = match MergeCli::try_parse_from(args) {
         Ok(c) => c,
@@ -88,7 +94,13 @@ pub fn merge(inputs: &[(String, String)]) -> Result<(Vec<CaseXml>, Header), Stri
             }
         }
     }
-    let header = header.ok_or("no report given")?;
+    let mut header = header.ok_or("no report given")?;
+    if cases.is_empty() {
+        header.properties.push((
+            "no_tests".into(),
+            format!("none of the {} report(s) holds a testcase", inputs.len()),
+        ));
+    }
     Ok((cases, header))
 }
 
@@ -148,7 +160,8 @@ fn parse(xml: &str) -> Result<Parsed, String> {
             Event::End(e) if e.name().as_ref() == b"properties" => in_first_properties = false,
             Event::Empty(e) if e.name().as_ref() == b"property" && in_first_properties => {
                 let name = attr(&e, "name")?.unwrap_or_default();
-                if name != "partition" {
+                // What one shard selected and skipped is not what the merged run did.
+                if name != "partition" && name != "no_tests" && !name.starts_with("skipped: ") {
                     header
                         .properties
                         .push((name, attr(&e, "value")?.unwrap_or_default()));
