@@ -70,7 +70,10 @@ fn the_sweep_counts_every_failing_trial_and_says_how_to_rerun_it() {
         "--fault crash-on-id-shape",
     );
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("false alarms: 3 over 1 seeds × 4 targets"), "{out}");
+    assert!(
+        out.contains("false alarms: 3 over 1 seeds × 4 targets"),
+        "{out}"
+    );
     for reading in ["lenient", "default", "strict"] {
         assert!(
             out.contains(&format!(
