@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use rcgen::KeyPair;
 
-use crate::csr::{CsrError, KeyType, generate_key};
+use crate::csr::{CsrError, generate_key};
+use crate::model::KeyType;
 
 pub struct KeyPool {
     ready: Option<Mutex<Receiver<KeyPair>>>,

@@ -11,6 +11,7 @@ mod fallback;
 mod fault;
 mod guard;
 mod key_pool;
+mod model;
 mod preload;
 mod rate_limit;
 mod reading;
@@ -22,9 +23,9 @@ mod validate;
 
 pub use auth::Credential;
 pub use config::{Config, RateLimit, SDK_TEST_API_KEY, SDK_TEST_EMAIL, SDK_TEST_TOKEN};
-pub use csr::KeyType;
 pub use error::ApiError;
 pub use fault::Fault;
+pub use model::KeyType;
 pub use reading::{CollectionAlias, ListParamLeeway, Reading};
 pub use routes::{App, MAX_BODY_BYTES, app, check_fallback};
 pub use sdk_suite::EXAMPLE_ID as SDK_SUITE_EXAMPLE_ID;

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::OnceCell;
 
-use crate::csr::KeyType;
-use crate::store::{Scope, ScopeKind};
+use crate::model::{KeyType, Scope, ScopeKind};
 use crate::validate::CreateCustomCsr;
 
 /// Past this many scopes nothing more is preloaded, so that probing endless scope ids cannot

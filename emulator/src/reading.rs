@@ -72,7 +72,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::validate::MAX_SAN_LEN;
+use crate::model::MAX_SAN_LEN;
 
 /// Which reading of the open questions the emulator serves; see the module table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

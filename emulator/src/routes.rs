@@ -26,13 +26,12 @@ use crate::fallback::Fallback;
 use crate::fault::{DROP_CREATES_AT, Fault, KEPT_SANS, escape_dn};
 use crate::guard::{EnvelopeGuard, EnvelopeGuardLayer};
 use crate::key_pool::KeyPool;
+use crate::model::{CustomCsr, Scope, ScopeKind, format_timestamp};
 use crate::preload::{Planned, Preloader};
 use crate::rate_limit::RateLimiter;
 use crate::reading::{CollectionAlias, ListParamLeeway};
 use crate::sdk_suite::{EXAMPLE_ID, SdkSuite, example_created, example_request};
-use crate::store::{
-    CustomCsr, Direction, Limits, ListOrder, Scope, ScopeKind, Store, StoredCsr, format_timestamp,
-};
+use crate::store::{Direction, Limits, ListOrder, Store, StoredCsr};
 use crate::validate::{CreateCustomCsr, Rules, parse_create};
 
 /// Larger request bodies are refused with 413 before they are parsed.
@@ -704,10 +703,10 @@ async fn create_csr(
     };
     let req = parse_create(&body, path.scope.kind, rules)?;
     if config.has(Fault::CommonNameLimitOffByOne)
-        && req.common_name.chars().count() >= crate::validate::MAX_COMMON_NAME_CHARS
+        && req.common_name.chars().count() >= crate::model::MAX_COMMON_NAME_CHARS
     {
         return Err(ApiError::CommonNameTooLong {
-            max: crate::validate::MAX_COMMON_NAME_CHARS,
+            max: crate::model::MAX_COMMON_NAME_CHARS,
         });
     }
     let mut created = OffsetDateTime::now_utc();

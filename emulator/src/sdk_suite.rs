@@ -7,8 +7,7 @@
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
-use crate::csr::KeyType;
-use crate::store::ScopeKind;
+use crate::model::{KeyType, ScopeKind};
 use crate::validate::{CreateCustomCsr, Rules};
 
 /// The id of the spec's example CSR, which the generated SDK tests get and delete.
@@ -103,7 +102,7 @@ mod tests {
         );
         assert_eq!(example_request(ScopeKind::Zone).name, None);
         assert_eq!(
-            crate::store::format_timestamp(example_created()),
+            crate::model::format_timestamp(example_created()),
             "2024-01-15T10:30:00.000000Z"
         );
     }
