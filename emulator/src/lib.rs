@@ -15,6 +15,7 @@ mod model;
 mod preload;
 mod rate_limit;
 mod reading;
+mod route_table;
 mod routes;
 mod sdk_suite;
 mod server;
