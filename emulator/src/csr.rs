@@ -1,4 +1,5 @@
-//! Key generation and PKCS#10 signing: the one place that touches rcgen.
+//! Key generation and PKCS#10 signing: the one place that touches rcgen. It signs what the
+//! validator already checked; it never validates, stores or answers anything.
 
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, DnValue, KeyPair, PKCS_ECDSA_P256_SHA256,

@@ -1,4 +1,5 @@
-//! Reference emulator of Cloudflare's Custom CSR API.
+//! Reference emulator of Cloudflare's Custom CSR API. This file only declares the modules and
+//! re-exports the public API; it holds no logic.
 //!
 //! [`app`] is the whole API as an axum router (testable without a socket); [`Emulator`] runs
 //! it on its own thread and runtime; the `csr-emulator` binary serves it from the command line.

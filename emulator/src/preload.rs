@@ -1,5 +1,7 @@
 //! CSRs that already exist: with `Config::preload` set, every account or zone gets that many on
-//! the first request that reaches it, as if they had been created before the emulator started.
+//! the first request that reaches it, as if made before the emulator started. It only plans
+//! them and runs each scope's plan once; it never signs or stores one itself.
+//!
 //! Read-only conformance runs and SDK tests that list then have something real to read.
 
 use std::collections::HashMap;

@@ -1,5 +1,6 @@
-//! All CSRs, one map per account or zone, behind one lock. Each scope is a separate
-//! namespace: an id found in one scope is never looked up in another.
+//! All CSRs, one map per account or zone, behind one lock. Each scope is a separate namespace:
+//! an id found in one scope is never looked up in another. It never validates, signs or shapes
+//! an answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -1,4 +1,5 @@
-//! Turns a create body into a checked request, with Cloudflare's codes and check order.
+//! Turns a create body into a checked request, with Cloudflare's codes and check order. Pure:
+//! body in, checked request out; it never signs, stores or answers anything.
 
 use serde_json::{Map, Value};
 
