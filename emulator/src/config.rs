@@ -1,3 +1,7 @@
+//! The emulator's configuration (`Config`, `RateLimit`) and the SDK suites' default
+//! credentials. Plain data with defaults: it never reads the command line or the environment
+//! (the binary does).
+
 use std::time::Duration;
 
 use crate::fault::Fault;

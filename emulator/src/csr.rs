@@ -1,35 +1,14 @@
-//! Key generation and PKCS#10 signing: the one place that touches rcgen.
-
-use std::str::FromStr;
+//! Key generation and PKCS#10 signing: the one place that touches rcgen. It signs what the
+//! validator already checked; it never validates, stores or answers anything.
 
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, DnValue, KeyPair, PKCS_ECDSA_P256_SHA256,
     PKCS_RSA_SHA256, RsaKeySize, SanType,
 };
-use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::model::KeyType;
 use crate::validate::CreateCustomCsr;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyType {
-    #[default]
-    Rsa2048,
-    P256v1,
-}
-
-impl FromStr for KeyType {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "rsa2048" => Ok(KeyType::Rsa2048),
-            "p256v1" => Ok(KeyType::P256v1),
-            _ => Err(()),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CsrError {

@@ -1,3 +1,7 @@
+//! `ApiError`, every failure the emulator answers with, and the one place an error body is
+//! shaped into Cloudflare's envelope. It never decides that a request fails, only how the
+//! failure reads.
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! `--fallback URL`: requests for routes the emulator does not serve (anything but Custom CSRs)
-//! go to another server unchanged, and its answer comes back unchanged, so that an SDK's whole
-//! test suite can run against one base URL with Custom CSRs served here.
+//! go to another server unchanged and its answer comes back unchanged, so that an SDK's whole
+//! test suite runs against one base URL. It never sees a Custom CSR request or the store.
 
 use std::time::Duration;
 

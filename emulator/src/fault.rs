@@ -1,7 +1,10 @@
 //! Deliberate contract breaks, off by default, each switched on by name (`Config::faults`,
-//! `--fault NAME`). They exist so that the harness's generated and model-based properties can
-//! be shown to catch each class of fault: every one breaks the contract only for some inputs,
-//! some volumes, some orders or some concurrency, the way real bugs do.
+//! `--fault NAME`), with the small helpers they need. Names and helpers only: the routes break
+//! the contract when one is on; nothing here runs on its own.
+//!
+//! They exist so that the harness's generated and model-based properties can be shown to catch
+//! each class of fault: every one breaks the contract only for some inputs, some volumes, some
+//! orders or some concurrency, the way real bugs do.
 
 use std::fmt;
 use std::str::FromStr;

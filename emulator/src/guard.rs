@@ -96,7 +96,7 @@ fn shape(response: Response, uri: &Uri, body_limit: usize) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge { limit: body_limit },
         StatusCode::NOT_FOUND => ApiError::NoRoute {
-            path: crate::routes::route_path(uri.path()),
+            path: crate::route_table::route_path(uri.path()),
         },
         s if s.is_client_error() => ApiError::InvalidRequest {
             reason: "the request could not be understood".into(),

@@ -1,7 +1,9 @@
-//! RSA-2048 generation takes tens of milliseconds, so a background thread keeps a few keys
-//! ready and create only waits for one when the pool has run dry. With reuse on, the first few
-//! keys of each type are handed out again in turn, for load where key generation would be most
-//! of the work; the API never shows a key, so no client can tell.
+//! Keys ready before they are asked for: RSA-2048 generation takes tens of milliseconds, so a
+//! background thread keeps a few ready and a create only waits when the pool has run dry. It
+//! never signs or stores anything.
+//!
+//! With reuse on, the first few keys of each type are handed out again in turn, for load where
+//! key generation would be most of the work; the API never shows a key, so no client can tell.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TrySendError, sync_channel};
@@ -9,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use rcgen::KeyPair;
 
-use crate::csr::{CsrError, KeyType, generate_key};
+use crate::csr::{CsrError, generate_key};
+use crate::model::KeyType;
 
 pub struct KeyPool {
     ready: Option<Mutex<Receiver<KeyPair>>>,

@@ -1,4 +1,5 @@
-//! `csr-emulator`: serves the Custom CSR API emulator until Ctrl-C or SIGTERM.
+//! `csr-emulator`: serves the Custom CSR API emulator until Ctrl-C or SIGTERM. The command line
+//! only: flags and environment into a `Config`; it never answers a request itself.
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -1,5 +1,7 @@
 //! CSRs that already exist: with `Config::preload` set, every account or zone gets that many on
-//! the first request that reaches it, as if they had been created before the emulator started.
+//! the first request that reaches it, as if made before the emulator started. It only plans
+//! them and runs each scope's plan once; it never signs or stores one itself.
+//!
 //! Read-only conformance runs and SDK tests that list then have something real to read.
 
 use std::collections::HashMap;
@@ -8,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::OnceCell;
 
-use crate::csr::KeyType;
-use crate::store::{Scope, ScopeKind};
+use crate::model::{KeyType, Scope, ScopeKind};
 use crate::validate::CreateCustomCsr;
 
 /// Past this many scopes nothing more is preloaded, so that probing endless scope ids cannot

@@ -1,4 +1,5 @@
-//! Optional throttling that mimics Cloudflare's per-user fixed window.
+//! Optional throttling that mimics Cloudflare's per-user fixed window. It only counts: it never
+//! sees a request, only the name of the credential to charge.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

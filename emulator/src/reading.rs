@@ -1,5 +1,6 @@
 //! How the emulator reads what Cloudflare's documentation leaves open (`Config::reading`,
-//! `--reading lenient|default|strict`).
+//! `--reading lenient|default|strict`). It only answers those questions: it never checks a body
+//! or a path itself (the validator and the routes ask it).
 //!
 //! A correct server may answer each of these questions either way, so the emulator can serve
 //! either extreme: [`Reading::Lenient`] accepts everything the documentation does not forbid,
@@ -72,7 +73,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::validate::MAX_SAN_LEN;
+use crate::model::MAX_SAN_LEN;
 
 /// Which reading of the open questions the emulator serves; see the module table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

@@ -1,14 +1,15 @@
-//! The SDK-suite profile (`--sdk-suite`). Cloudflare's SDKs generate their tests from the
-//! OpenAPI spec's examples and run them against a stateless mock: they create with the example
-//! body (SANs under example.com) and get and delete the example id, which they never created.
-//! With the profile on, that example CSR exists in every account and zone, comes back after
-//! each delete, and the example values are accepted. Everything else stays faithful.
+//! The SDK-suite profile (`--sdk-suite`): the spec's example CSR in every account and zone,
+//! back after each delete, and the example values accepted. It describes the example and keeps
+//! its signature; it never stores it itself.
+//!
+//! Cloudflare's SDKs generate their tests from the OpenAPI spec's examples and run them against
+//! a stateless mock: they create with the example body (SANs under example.com) and get and
+//! delete the example id, which they never created. Everything else stays faithful.
 
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
-use crate::csr::KeyType;
-use crate::store::ScopeKind;
+use crate::model::{KeyType, ScopeKind};
 use crate::validate::{CreateCustomCsr, Rules};
 
 /// The id of the spec's example CSR, which the generated SDK tests get and delete.
@@ -103,7 +104,7 @@ mod tests {
         );
         assert_eq!(example_request(ScopeKind::Zone).name, None);
         assert_eq!(
-            crate::store::format_timestamp(example_created()),
+            crate::model::format_timestamp(example_created()),
             "2024-01-15T10:30:00.000000Z"
         );
     }

@@ -1,6 +1,6 @@
-//! The emulator embedded in another program: on its own thread and runtime (`start`,
-//! `start_on`), so it works the same whether the caller is plain synchronous code or already
-//! inside a tokio runtime, or on a runtime the caller has (`start_in`).
+//! The emulator embedded in another program, on its own thread and runtime (`start`,
+//! `start_on`) or on the caller's (`start_in`), the same from synchronous or async code. It
+//! only serves and stops `app`; it never answers a request itself.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -1,52 +1,12 @@
-//! All CSRs, one map per account or zone, behind one lock. Each scope is a separate
-//! namespace: an id found in one scope is never looked up in another.
+//! All CSRs, one map per account or zone, behind one lock. Each scope is a separate namespace:
+//! an id found in one scope is never looked up in another. It never validates, signs or shapes
+//! an answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use serde::Serialize;
-use time::OffsetDateTime;
-
-use crate::csr::KeyType;
 use crate::error::ApiError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScopeKind {
-    Account,
-    Zone,
-}
-
-/// An account or a zone, by its id as it appears in the path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Scope {
-    pub kind: ScopeKind,
-    pub id: String,
-}
-
-/// A CSR as the API serves it: exactly the fields that were sent, plus what Cloudflare adds.
-#[derive(Debug, Clone, Serialize)]
-pub struct CustomCsr {
-    pub id: String,
-    pub created_at: String,
-    pub key_type: KeyType,
-    pub csr: String,
-    pub common_name: String,
-    pub country: String,
-    pub state: String,
-    pub locality: String,
-    pub organization: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organizational_unit: Option<String>,
-    pub sans: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_tag: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip)]
-    pub created: OffsetDateTime,
-}
+use crate::model::{CustomCsr, Scope};
 
 /// A CSR with the private key Cloudflare would keep for it. The key is never served; it is
 /// kept so the emulator holds what the real API holds.
@@ -287,24 +247,11 @@ impl Store {
     }
 }
 
-/// RFC 3339 in UTC with a `Z` and microseconds, the way Cloudflare writes timestamps.
-pub fn format_timestamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{KeyType, ScopeKind, format_timestamp};
+    use time::OffsetDateTime;
 
     fn csr(id: &str, name: Option<&str>, secs: i64) -> StoredCsr {
         StoredCsr::new(

@@ -1,17 +1,11 @@
-//! Turns a create body into a checked request, with Cloudflare's codes and check order.
+//! Turns a create body into a checked request, with Cloudflare's codes and check order. Pure:
+//! body in, checked request out; it never signs, stores or answers anything.
 
 use serde_json::{Map, Value};
 
-use crate::csr::KeyType;
 use crate::error::{ApiError, RequiredField};
+use crate::model::{KeyType, MAX_COMMON_NAME_CHARS, MAX_SANS, ScopeKind};
 use crate::reading::Reading;
-use crate::store::ScopeKind;
-
-pub const MAX_COMMON_NAME_CHARS: usize = 64;
-pub const MAX_SANS: usize = 150;
-/// SANs must be *smaller* than 256 characters (in the default reading; see
-/// [`Reading::max_san_len`]).
-pub const MAX_SAN_LEN: usize = 255;
 
 /// A create body that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
