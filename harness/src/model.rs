@@ -268,6 +268,25 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
+impl Exchange {
+    /// The values of the credentials this request carried, to be sure none comes back.
+    pub fn secrets_sent(&self, creds: &Credentials) -> Vec<String> {
+        self.request
+            .headers
+            .iter()
+            .filter_map(|(name, value)| match value {
+                HeaderValue::Secret { secret, .. } => secret.value(creds).map(String::from),
+                HeaderValue::Literal(v) => {
+                    let n = name.to_ascii_lowercase();
+                    (n == "authorization" || n.starts_with("x-auth-"))
+                        .then(|| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_string())
+                }
+            })
+            .filter(|v| v.len() >= 8)
+            .collect()
+    }
+}
+
 /// An exchange as tests need one: `request` answered with `status`, an optional content type
 /// and `body`.
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::checks::{self, Operation, envelope};
 use crate::generate::declare::{self, Property};
 use crate::generate::driver;
 use crate::limits::{self, Limits, Stop};
-use crate::model::{Attempt, Credentials, Exchange, Finding, HeaderValue, Outcome, Scope, Verdict};
+use crate::model::{Attempt, Credentials, Exchange, Finding, Outcome, Scope, Verdict};
 use crate::partition;
 use crate::report::{junit, text};
 use crate::schemas::Schemas;
@@ -952,23 +952,6 @@ fn build_trials(
     trials
 }
 
-/// The values of the credentials a request carried, to be sure none comes back.
-pub(crate) fn secrets_sent(ex: &Exchange, creds: &Credentials) -> Vec<String> {
-    ex.request
-        .headers
-        .iter()
-        .filter_map(|(name, value)| match value {
-            HeaderValue::Secret { secret, .. } => secret.value(creds).map(String::from),
-            HeaderValue::Literal(v) => {
-                let n = name.to_ascii_lowercase();
-                (n == "authorization" || n.starts_with("x-auth-"))
-                    .then(|| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_string())
-            }
-        })
-        .filter(|v| v.len() >= 8)
-        .collect()
-}
-
 fn judge(family: Family, run: &CaseRun, session: &Session) -> (Verdict, Vec<Exchange>) {
     if let Some(reason) = &run.skipped {
         return (Verdict::Skipped(reason.clone()), run.exchanges.clone());
@@ -1008,7 +991,7 @@ fn judge(family: Family, run: &CaseRun, session: &Session) -> (Verdict, Vec<Exch
     for ex in &run.exchanges {
         let mut fs = match family {
             Family::Envelope => {
-                let secrets = secrets_sent(ex, &creds);
+                let secrets = ex.secrets_sent(&creds);
                 let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
                 envelope::check(ex, &refs)
             }
