@@ -27,7 +27,7 @@ pub fn command() -> clap::Command {
              case files",
         )
         .long_about(None)
-        .help_template(crate::cli::HELP_TEMPLATE)
+        .help_template(runner::HELP_TEMPLATE)
         .after_help(
             "Generated properties are not recorded (their requests change with every seed).\n\n\
              Example:\n  csr-conformance record --target https://api.cloudflare.com/client/v4 \
