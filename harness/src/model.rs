@@ -2,6 +2,7 @@
 //! outcomes as values. Nothing here touches the network, so loaders, checks and reporters can
 //! be tested without a socket.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -350,6 +351,21 @@ impl fmt::Display for Finding {
             self.rule, self.message, self.pointer, self.expected, self.actual
         )
     }
+}
+
+/// What running a case produced.
+#[derive(Debug, Default)]
+pub struct CaseRun {
+    pub exchanges: Vec<Exchange>,
+    pub findings: Vec<Finding>,
+    pub error: Option<String>,
+    pub skipped: Option<String>,
+    pub vars: HashMap<String, Value>,
+    /// Every wait for a 429's Retry-After, one line each.
+    pub waits: Vec<String>,
+    /// The last answer could not be judged at all (a redirect, a success that is not JSON):
+    /// `error` says why, for every check family.
+    pub unjudgeable: bool,
 }
 
 /// How a trial ended.

@@ -2,8 +2,7 @@
 //! envelope, schema, PEM). Never sends a request and never runs a case: it reads the record.
 
 use crate::checks::{self, envelope};
-use crate::model::{Exchange, Finding, Verdict};
-use crate::session::CaseRun;
+use crate::model::{CaseRun, Exchange, Finding, Verdict};
 use crate::session::Session;
 
 /// Family of checks a trial applies.

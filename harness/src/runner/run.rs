@@ -15,8 +15,7 @@ use crate::model::Outcome;
 use crate::partition;
 use crate::report::junit;
 use crate::schemas::Schemas;
-use crate::session::Session;
-use crate::session::TargetSpec;
+use crate::session::{CaseRuns, Session, TargetSpec};
 
 use super::flags::{Cli, EXIT_NOTHING_JUDGED, Mode, NoTests, UsageError, project_root, settings};
 use super::recorder::{Recorder, run_info};
@@ -33,9 +32,10 @@ pub fn main(mode: Mode) -> ExitCode {
     run(cli, mode, None)
 }
 
-/// What a subcommand does with a finished run, before cleanup: it sees the session and every
+/// What a subcommand does with a finished run, before cleanup: it sees the record of case runs
+/// (and through it the session) and every
 /// trial's outcome; `false` fails the run.
-pub type AfterRun<'a> = &'a mut dyn FnMut(&Session, &[Outcome]) -> bool;
+pub type AfterRun<'a> = &'a mut dyn FnMut(&CaseRuns, &[Outcome]) -> bool;
 
 /// Runs the trials `cli` selects; the process's exit code.
 pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
@@ -104,7 +104,8 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         cli.run.partition,
         after.is_some(),
     ));
-    let cases = build_trials(&session, &recorder, &load_errors, cli.run.retries);
+    let runs = Arc::new(CaseRuns::new(session.clone()));
+    let cases = build_trials(&runs, &recorder, &load_errors, cli.run.retries);
     // Generated trials first, heaviest first: the longest then overlap everything else instead
     // of ending the run alone. Reports keep the declared order.
     let mut trials = property_trials(&session, &recorder, &properties, cases.len(), run_started);
@@ -117,7 +118,7 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     let trials = partition::shard(cli.run.partition.as_ref(), &cli.libtest, trials);
     let conclusion = libtest_mimic::run(&libtest_args, trials);
     let tally = Tally::of(all, matched, &conclusion, recorder.skips());
-    let after_ok = after.is_none_or(|f| f(&session, &recorder.take_outcomes()));
+    let after_ok = after.is_none_or(|f| f(&runs, &recorder.take_outcomes()));
 
     let cleanup_problems = session.cleanup();
     for p in &cleanup_problems {

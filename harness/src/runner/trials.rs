@@ -1,6 +1,6 @@
 //! Every trial of a run, as libtest-mimic trials: load errors, one trial per (check family,
-//! scope, case), and one per (declared property, scope). A trial asks the session for its
-//! case's run and hands the outcome to the recorder; it never prints or writes the report.
+//! scope, case), and one per (declared property, scope). A trial asks the record of case runs
+//! for its case's run and hands the outcome to the recorder; it never prints or writes the report.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use crate::generate::declare::Property;
 use crate::generate::driver;
 use crate::model::{Attempt, Outcome, Scope, Verdict};
 use crate::report::text;
-use crate::session::Session;
+use crate::session::{CaseRuns, Session};
 
 use super::judge::{Family, judge};
 use super::recorder::Recorder;
@@ -81,7 +81,7 @@ fn may_carry_csr(case: &Case) -> bool {
 /// Every trial as (partition unit, name, trial): the unit of a case's trials is its case trial's
 /// name, so all its families land on one shard.
 pub fn build_trials(
-    session: &Arc<Session>,
+    runs: &Arc<CaseRuns>,
     recorder: &Arc<Recorder>,
     load_errors: &[LoadError],
     retries: u32,
@@ -114,6 +114,7 @@ pub fn build_trials(
             }),
         ));
     }
+    let session = runs.session();
     let families = [Family::Case, Family::Envelope, Family::Schema, Family::Pem];
     for (si, scope) in session.settings.scopes.iter().enumerate() {
         let kind = match scope {
@@ -147,18 +148,19 @@ pub fn build_trials(
                     }
                 };
                 let index = trials.len();
-                let (session, recorder) = (session.clone(), recorder.clone());
+                let (runs, recorder) = (runs.clone(), recorder.clone());
                 let trial_name = name.clone();
                 let trial = Trial::ignorable_test(name.clone(), move || {
+                    let session = runs.session();
                     let started = Instant::now();
                     let base_url = || session.base_url().unwrap_or_default();
                     let mut run = {
                         let _scope = session.hold_scope_for_case(si, ci);
-                        session.run(si, ci)
+                        runs.run(si, ci)
                     };
                     let mut earlier: Vec<Attempt> = Vec::new();
                     let outcome = loop {
-                        let (verdict, exchanges) = judge(family, &run, &session);
+                        let (verdict, exchanges) = judge(family, &run, session);
                         let outcome = Outcome {
                             name: trial_name.clone(),
                             suite: suite.clone(),
@@ -187,7 +189,7 @@ pub fn build_trials(
                         });
                         run = {
                             let _scope = session.hold_scope_for_case(si, ci);
-                            session.rerun(si, ci)
+                            runs.rerun(si, ci)
                         };
                     };
                     let result = match &outcome.verdict {
