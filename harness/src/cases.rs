@@ -9,6 +9,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use toml::Spanned;
 
+/// The file in the cases directory that declares generated properties (read by
+/// `generate::declare`, in its own format): case loading passes over it.
+pub const PROPERTIES_FILE: &str = "properties.toml";
+
 /// A problem in a data file, located well enough for a person to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
@@ -647,10 +651,7 @@ pub fn load_dir(dir: &Path) -> (Vec<Case>, Vec<LoadError>) {
         return (cases, errors);
     }
     // Generated properties are declared apart, in their own format.
-    files.retain(|p| {
-        p.file_name()
-            .is_none_or(|n| n != crate::generate::declare::FILE_NAME)
-    });
+    files.retain(|p| p.file_name().is_none_or(|n| n != PROPERTIES_FILE));
     files.sort();
     let mut fixture_names = HashSet::new();
     for file in files {

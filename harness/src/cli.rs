@@ -17,11 +17,9 @@ use crate::runner::{self, Cli, Mode};
 /// The binary's name, as help and completions spell it.
 pub const BIN: &str = "csr-conformance";
 
-/// clap's own help layout. [`Cli`] flattens libtest-mimic's arguments, which bring a layout of
-/// their own (`USAGE: [OPTIONS] [FILTER]`, no name): the binary and its subcommands put this
-/// one back.
-pub const HELP_TEMPLATE: &str =
-    "{before-help}{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}";
+/// clap's own help layout (see [`runner::HELP_TEMPLATE`], beside the run's flags, so that
+/// subcommands below the command line can use it too).
+pub use crate::runner::HELP_TEMPLATE;
 
 /// The one sentence `--help` opens with.
 const ABOUT: &str =

@@ -2,6 +2,7 @@
 //! outcomes as values. Nothing here touches the network, so loaders, checks and reporters can
 //! be tested without a socket.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -268,6 +269,25 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
+impl Exchange {
+    /// The values of the credentials this request carried, to be sure none comes back.
+    pub fn secrets_sent(&self, creds: &Credentials) -> Vec<String> {
+        self.request
+            .headers
+            .iter()
+            .filter_map(|(name, value)| match value {
+                HeaderValue::Secret { secret, .. } => secret.value(creds).map(String::from),
+                HeaderValue::Literal(v) => {
+                    let n = name.to_ascii_lowercase();
+                    (n == "authorization" || n.starts_with("x-auth-"))
+                        .then(|| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_string())
+                }
+            })
+            .filter(|v| v.len() >= 8)
+            .collect()
+    }
+}
+
 /// An exchange as tests need one: `request` answered with `status`, an optional content type
 /// and `body`.
 #[cfg(test)]
@@ -331,6 +351,21 @@ impl fmt::Display for Finding {
             self.rule, self.message, self.pointer, self.expected, self.actual
         )
     }
+}
+
+/// What running a case produced.
+#[derive(Debug, Default)]
+pub struct CaseRun {
+    pub exchanges: Vec<Exchange>,
+    pub findings: Vec<Finding>,
+    pub error: Option<String>,
+    pub skipped: Option<String>,
+    pub vars: HashMap<String, Value>,
+    /// Every wait for a 429's Retry-After, one line each.
+    pub waits: Vec<String>,
+    /// The last answer could not be judged at all (a redirect, a success that is not JSON):
+    /// `error` says why, for every check family.
+    pub unjudgeable: bool,
 }
 
 /// How a trial ended.

@@ -11,7 +11,7 @@ use crate::cases::{ALL_SCOPES, LoadError, Origin, ScopeKind, is_identifier, line
 use crate::holds::Use;
 
 /// The file in the cases directory that declares generated properties.
-pub const FILE_NAME: &str = "properties.toml";
+pub use crate::cases::PROPERTIES_FILE as FILE_NAME;
 
 /// Where inputs come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod bodies;
+pub mod case;
 pub mod chars;
 pub mod declare;
 pub mod driver;

@@ -27,7 +27,7 @@ pub fn universal(
         out.extend(no_5xx(ex));
     }
     if checks.contains(&Check::Envelope) {
-        let secrets = crate::runner::secrets_sent(ex, creds);
+        let secrets = ex.secrets_sent(creds);
         let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
         out.extend(envelope::check(ex, &refs));
     }

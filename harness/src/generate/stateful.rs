@@ -20,8 +20,8 @@ use crate::session::body_json;
 use crate::template::encode_segment;
 
 use super::bodies::small_valid;
+use super::case::{CaseResult, Ctx, Ran, run_cases};
 use super::declare::Check;
-use super::driver::{CaseResult, Ctx, Ran, run_cases};
 use super::properties;
 
 /// Pages a walk reads at most, so a list that never ends cannot hold the run.

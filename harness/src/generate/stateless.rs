@@ -10,8 +10,8 @@ use crate::template::encode_segment;
 
 use super::auth::{AuthInput, AuthOp, Credential};
 use super::bodies::{CreateBody, CreateInput};
+use super::case::{CaseResult, Ctx, Ran, run_cases};
 use super::declare::Check;
-use super::driver::{CaseResult, Ctx, Ran, run_cases};
 use super::ids::{IdInput, IdShape};
 use super::lists::ListInput;
 use super::properties;

@@ -15,7 +15,7 @@ use crate::cases;
 use crate::checks::{Operation, classify};
 use crate::model::{Credentials, Outcome};
 use crate::runner::{self, Cli, Mode};
-use crate::session::Session;
+use crate::session::CaseRuns;
 
 /// `record`'s command line, for its help and completions: a run's flags, and `--out` (which
 /// [`take_out`] takes before the run's flags are parsed).
@@ -27,7 +27,7 @@ pub fn command() -> clap::Command {
              case files",
         )
         .long_about(None)
-        .help_template(crate::cli::HELP_TEMPLATE)
+        .help_template(runner::HELP_TEMPLATE)
         .after_help(
             "Generated properties are not recorded (their requests change with every seed).\n\n\
              Example:\n  csr-conformance record --target https://api.cloudflare.com/client/v4 \
@@ -69,16 +69,17 @@ pub fn record(args: &[OsString]) -> ExitCode {
     };
     let listing = cli.libtest.list;
     let out_dir = out.unwrap_or_else(|| runner::project_root().join("cases").join("recorded"));
-    let mut after = |session: &Session, outcomes: &[Outcome]| -> bool {
+    let mut after = |runs: &CaseRuns, outcomes: &[Outcome]| -> bool {
         if listing {
             return true;
         }
-        let creds = session
+        let creds = runs
+            .session()
             .live()
             .map(|l| l.executor.credentials().clone())
             .unwrap_or_default();
         let secrets = Secrets::from_credentials(&creds);
-        let recording = from_run::from_session(session, outcomes, &out_dir, &secrets);
+        let recording = from_run::from_session(runs, outcomes, &out_dir, &secrets);
         for why in &recording.left_out {
             eprintln!("csr-conformance record: not recorded: {why}");
         }

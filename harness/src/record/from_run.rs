@@ -9,7 +9,7 @@ use super::redact::{Clean, RawExchange, RawHeader, Secrets, scrub};
 use super::replay::is_recorded;
 use crate::cases::CaseBody;
 use crate::model::{Exchange, HeaderValue, Outcome};
-use crate::session::Session;
+use crate::session::{CaseRuns, Session};
 
 /// What a recording made of a run.
 #[derive(Debug, Default)]
@@ -80,16 +80,17 @@ fn selected(session: &Session, outcomes: &[Outcome]) -> Vec<(usize, usize)> {
 }
 
 pub fn from_session(
-    session: &Session,
+    runs: &CaseRuns,
     outcomes: &[Outcome],
     out_dir: &Path,
     secrets: &Secrets,
 ) -> Recording {
+    let session = runs.session();
     let scopes = session.settings.scopes.len();
     let mut clean: BTreeMap<(usize, usize), Vec<Clean>> = BTreeMap::new();
     for si in 0..scopes {
         for ci in 0..session.cases.len() {
-            if let Some(run) = session.finished(si, ci) {
+            if let Some(run) = runs.finished(si, ci) {
                 let exchanges = run
                     .exchanges
                     .iter()
@@ -133,7 +134,7 @@ pub fn from_session(
             }
             continue;
         }
-        let Some(run) = session.finished(si, ci) else {
+        let Some(run) = runs.finished(si, ci) else {
             continue;
         };
         let why = if let Some(r) = &run.skipped {
