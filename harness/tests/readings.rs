@@ -56,7 +56,12 @@ fn a_server_answering_the_trailing_slash_collection_with_the_list_passes_ids() {
 fn a_server_accepting_inner_label_hyphens_passes_invalid_creates() {
     let emu = emulator(Reading::Lenient);
     for seed in ["20261129", "3"] {
-        let run = run(&emu, seed, "200", &["_creates", "--skip", "::valid_creates"]);
+        let run = run(
+            &emu,
+            seed,
+            "200",
+            &["_creates", "--skip", "::valid_creates"],
+        );
         assert_passes(
             &run,
             &[
