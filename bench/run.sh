@@ -27,13 +27,8 @@ fi
 command -v curl >/dev/null || { echo "curl is needed" >&2; exit 2; }
 [ $# -gt 0 ] || set -- --cases 10000
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/servers.sh
+. bench/servers.sh
 began=$SECONDS
 # Prism installs (mostly downloading) while the build uses the cores.
 installing=""
@@ -48,11 +43,6 @@ if [ -n "$installing" ] && ! wait "$installing"; then
   echo "could not install Prism (see below); its figures are left out" >&2; tail -5 "$work/install.log" >&2
 fi
 
-# Waits for "... listening on URL" in a file and prints URL.
-listening() {
-  for _ in $(seq 200); do
-    url=$(sed -n 's/.* listening on \(http[^ ]*\).*/\1/p' "$1" | head -1)
-    [ -n "$url" ] && { echo "$url"; return; }
     sleep 0.05
   done
   echo "no server came up (see $1)" >&2; cat "$1" >&2; exit 1

@@ -50,23 +50,8 @@ if [ -z "${CSR_CONFORMANCE_BIN:-}" ] || [ -z "${CSR_EMULATOR_BIN:-}" ]; then
   CSR_EMULATOR_BIN=${CSR_EMULATOR_BIN:-target/release/csr-emulator}
 fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Waits for "listening on URL" in a file and prints the server's root URL.
-listening() {
-  for _ in $(seq 600); do
-    url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$1" | head -1)
-    [ -n "$url" ] && { echo "${url%/client/v4}"; return; }
-    sleep 0.05
-  done
-  echo "a server did not come up (see below)" >&2; cat "$1" "$1.err" >&2 2>/dev/null; exit 1
-}
+# shellcheck source=bench/servers.sh
+. bench/servers.sh
 
 targets=()
 roots=()
@@ -76,13 +61,15 @@ for reading in lenient default strict; do
     ${EMULATOR_ARGS:-} >"$work/$reading" 2>"$work/$reading.err" &
   pids+=($!)
   targets+=("emulator:$reading")
-  roots+=("$(listening "$work/$reading")")
+  url=$(listening "$work/$reading")
+  roots+=("${url%/client/v4}")
 done
 python3 harness/tests/targets/independent_server.py --port 0 --token $token --email $email \
   --api-key $api_key --preload $preload >"$work/independent" 2>"$work/independent.err" &
 pids+=($!)
 targets+=("independent")
-roots+=("$(listening "$work/independent")")
+url=$(listening "$work/independent")
+roots+=("${url%/client/v4}")
 
 # The flags, credentials and base-URL suffix of each mode (as in harness/tests/modes.rs).
 mode_setup() {

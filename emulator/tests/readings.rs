@@ -12,11 +12,8 @@ use csr_emulator::{App, Config, Fault, Reading, app};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use x509_parser::oid_registry::{
-    OID_X509_COMMON_NAME, OID_X509_COUNTRY_NAME, OID_X509_LOCALITY_NAME,
-    OID_X509_ORGANIZATION_NAME, OID_X509_ORGANIZATIONAL_UNIT, OID_X509_STATE_OR_PROVINCE_NAME,
-};
-use x509_parser::prelude::*;
+
+mod support;
 
 const ACCOUNT: &str = "/client/v4/accounts/account_id/custom_csrs";
 const ZONE: &str = "/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/custom_csrs";
@@ -491,44 +488,9 @@ async fn what_the_table_does_not_name_answers_alike_in_every_reading() {
 
 /// x509-parser's view of a CSR: subject (short name, value) in order, DNS SANs in order.
 fn parse_csr(pem_text: &str) -> (Vec<(String, String)>, Vec<String>) {
-    let (_, pem) = parse_x509_pem(pem_text.as_bytes()).expect("PEM parses");
-    assert_eq!(pem.label, "CERTIFICATE REQUEST");
-    let (rest, csr) = X509CertificationRequest::from_der(&pem.contents).expect("PKCS#10 parses");
-    assert!(rest.is_empty());
-    csr.verify_signature().expect("self-signature verifies");
-    let names = [
-        (OID_X509_COUNTRY_NAME, "C"),
-        (OID_X509_STATE_OR_PROVINCE_NAME, "ST"),
-        (OID_X509_LOCALITY_NAME, "L"),
-        (OID_X509_ORGANIZATION_NAME, "O"),
-        (OID_X509_ORGANIZATIONAL_UNIT, "OU"),
-        (OID_X509_COMMON_NAME, "CN"),
-    ];
-    let subject = csr
-        .certification_request_info
-        .subject
-        .iter_attributes()
-        .map(|a| {
-            let short = names
-                .iter()
-                .find(|(oid, _)| oid == a.attr_type())
-                .map(|(_, n)| n.to_string())
-                .expect("a known attribute");
-            (short, a.as_str().unwrap().to_owned())
-        })
-        .collect();
-    let mut sans = Vec::new();
-    for ext in csr.requested_extensions().into_iter().flatten() {
-        if let ParsedExtension::SubjectAlternativeName(san) = ext {
-            for name in &san.general_names {
-                match name {
-                    GeneralName::DNSName(d) => sans.push(d.to_string()),
-                    other => panic!("unexpected SAN {other:?}"),
-                }
-            }
-        }
-    }
-    (subject, sans)
+    let csr = support::parse_csr(pem_text);
+    let subject = csr.subject.into_iter().map(|(k, v, _)| (k, v)).collect();
+    (subject, csr.sans)
 }
 
 #[tokio::test]

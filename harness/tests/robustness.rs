@@ -17,7 +17,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::proxy::{Fault, FaultyProxy};
-use support::{ACCOUNT_ID, Creds, Run, ZONE_ID, assert_junit_valid, run_harness};
+use support::{
+    ACCOUNT_ID, Creds, Run, ZONE_ID, assert_junit_valid, assert_report_valid, run_harness,
+};
 
 /// How long any connection of a hostile server is held at most: nothing here outlives a test.
 const HOLD: Duration = Duration::from_secs(60);
@@ -430,13 +432,8 @@ fn assert_reported_and_cleaned(
     stderr: &str,
     why: &str,
 ) {
-    let run = Run {
-        junit: junit.to_string(),
-        stderr: stderr.to_string(),
-        ..empty_run()
-    };
     assert!(junit.contains("<testcase "), "no report; stderr:\n{stderr}");
-    assert_junit_valid(&run);
+    assert_report_valid(junit);
     let messages = error_messages(junit);
     assert!(
         messages.values().any(|m| m.contains(why)),
@@ -543,11 +540,7 @@ fn three_shards_merged_are_one_run() {
             String::from_utf8_lossy(&out.stderr)
         );
         let merged = std::fs::read_to_string(&merged_path).unwrap();
-        let merged_run = Run {
-            junit: merged.clone(),
-            ..empty_run()
-        };
-        assert_junit_valid(&merged_run);
+        assert_report_valid(&merged);
         let (merged_outcomes, whole_outcomes) = (outcomes(&merged), outcomes(&whole.junit));
         let differ: Vec<_> = merged_outcomes
             .iter()
@@ -562,22 +555,6 @@ fn three_shards_merged_are_one_run() {
         assert_eq!(merged_outcomes.len(), whole_outcomes.len());
         assert!(outcomes(&merged).iter().any(|(_, o)| *o == "failure"));
         let _ = std::fs::remove_dir_all(&dir);
-    }
-}
-
-/// A `Run` to hold a report that no single run wrote.
-fn empty_run() -> Run {
-    Run {
-        code: 0,
-        junit: String::new(),
-        fired: Default::default(),
-        failed_trials: Default::default(),
-        errored_trials: Default::default(),
-        skipped_trials: Default::default(),
-        trials: Default::default(),
-        details: Default::default(),
-        stdout: String::new(),
-        stderr: String::new(),
     }
 }
 

@@ -206,6 +206,11 @@ pub fn run_harness_in(
 /// Panics unless the report a run wrote validates against the Jenkins junit-10 XSD (a copy
 /// in `harness/tests/data/`), checked with `xmllint`.
 pub fn assert_junit_valid(run: &Run) {
+    assert_report_valid(&run.junit);
+}
+
+/// [`assert_junit_valid`] for a report that no [`Run`] holds (a merged one, a cut-short one).
+pub fn assert_report_valid(junit: &str) {
     let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/junit-10.xsd");
     static REPORTS: AtomicUsize = AtomicUsize::new(0);
     let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -213,7 +218,7 @@ pub fn assert_junit_valid(run: &Run) {
         std::process::id(),
         REPORTS.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::write(&file, &run.junit).unwrap();
+    std::fs::write(&file, junit).unwrap();
     let out = Command::new("xmllint")
         .args(["--noout", "--schema", xsd])
         .arg(&file)
