@@ -1,6 +1,12 @@
 //! The one place that talks to a target: one HTTP client, timeouts, a cap on what is read,
 //! polite retries on 429. Everything it returns is data; transport trouble is an error value,
 //! never a panic.
+//!
+//! A 429 is obeyed, never argued with: its `Retry-After` pauses the whole run (every request,
+//! through [`Limits::pause_for`]) and the request is sent again; a 429 that asks for longer
+//! than [`MAX_RETRY_AFTER`], that does not say for how long, or that comes again after the
+//! retries, tells the run to stop: the breaker opens, the request ends as an error naming the
+//! 429, and nothing more is sent but the cleanup.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,15 +22,15 @@ pub const MAX_BODY: usize = 8 << 20;
 /// Request bodies above this are sent on a connection that is closed afterwards.
 const LARGE_BODY: usize = 64 << 10;
 
-/// Retry-After values above this are not waited for.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Retry-After values above this are not waited for: the run stops sending instead.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
     pub base_url: String,
     pub credentials: Credentials,
     pub timeout: Duration,
-    /// How many times a 429 is retried (after its Retry-After) before it is the answer.
+    /// How many times a 429 is retried (after its Retry-After) before it stops the run.
     pub retries_on_429: u32,
 }
 
@@ -57,6 +63,10 @@ pub enum TransportError {
     /// JSON): the reason, naming the request.
     #[error("{0}")]
     Unjudgeable(String),
+    /// The target answered 429 and would not be waited out: the run stops sending. What it
+    /// said, naming the request.
+    #[error("{0}; the run stops sending to this target")]
+    ToldToStop(String),
 }
 
 impl TransportError {
@@ -153,33 +163,64 @@ impl Executor {
                 r = self.send_admitted(request) => r?,
                 reason = &mut stop => return Err(TransportError::NotSent(request.line(), reason)),
             };
-            if exchange.response.status != 429 || attempt >= self.config.retries_on_429 {
+            if exchange.response.status != 429 {
                 return Ok(exchange);
             }
             let retry_after = exchange.response.header("retry-after").map(str::trim);
-            let wait = retry_after
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let Some(wait) = wait.filter(|w| *w <= MAX_RETRY_AFTER) else {
-                waits.push(format!(
-                    "{} answered 429 with Retry-After {:?}: not waited for (more than {} s, or no number of seconds)",
-                    request.line(),
-                    retry_after.unwrap_or("(none)"),
-                    MAX_RETRY_AFTER.as_secs()
-                ));
-                return Ok(exchange);
-            };
-            waits.push(format!(
-                "{} answered 429: waited {} s (Retry-After: {}) and sent it again",
-                request.line(),
-                wait.as_secs(),
-                retry_after.unwrap_or_default()
-            ));
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                reason = &mut stop => return Err(TransportError::NotSent(request.line(), reason)),
+            match self.told(request, retry_after, attempt) {
+                Ok(wait) => {
+                    waits.push(format!(
+                        "{} answered 429: waited {} s (Retry-After: {}) and sent it again",
+                        request.line(),
+                        wait.as_secs(),
+                        retry_after.unwrap_or_default()
+                    ));
+                    // Every request waits, this one in `send_admitted` (where the stop ends
+                    // the wait too).
+                    self.limits.pause_for(wait);
+                }
+                Err(why) => {
+                    self.limits.breaker.told(&why);
+                    return Err(TransportError::ToldToStop(why));
+                }
             }
             attempt += 1;
+        }
+    }
+
+    /// What a 429 to `request` tells the run, after `attempt` earlier waits for it: to wait
+    /// (how long), or to stop (why, naming the request and what it was told).
+    fn told(
+        &self,
+        request: &Request,
+        retry_after: Option<&str>,
+        attempt: u32,
+    ) -> Result<Duration, String> {
+        let line = request.line();
+        if attempt >= self.config.retries_on_429 {
+            return Err(if attempt == 0 {
+                format!(
+                    "{line} answered 429 (Retry-After: {})",
+                    retry_after.unwrap_or("none")
+                )
+            } else {
+                format!("{line} still answered 429 after {attempt} wait(s) for its Retry-After")
+            });
+        }
+        // Seconds only: the API sends no HTTP dates, and a wait the run cannot read is not one
+        // it can honour.
+        match retry_after.and_then(|v| v.parse::<u64>().ok()) {
+            Some(secs) if Duration::from_secs(secs) <= MAX_RETRY_AFTER => {
+                Ok(Duration::from_secs(secs))
+            }
+            Some(secs) => Err(format!(
+                "{line} answered 429 with Retry-After: {secs}, longer than the {} s a run waits",
+                MAX_RETRY_AFTER.as_secs()
+            )),
+            None => Err(format!(
+                "{line} answered 429 with Retry-After {:?}, not a number of seconds",
+                retry_after.unwrap_or("(none)")
+            )),
         }
     }
 
@@ -599,6 +640,91 @@ mod tests {
             waits,
             ["GET /x answered 429: waited 0 s (Retry-After: 0) and sent it again"]
         );
+    }
+
+    const TOO_MANY: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+    #[test]
+    fn a_429_asking_for_longer_than_a_run_waits_stops_the_run() {
+        let url = serve_raw(vec![TOO_MANY]);
+        let limits = Arc::new(Limits::unbounded());
+        let ex = executor(url, 2000).with_limits(limits.clone());
+        let rt = rt();
+        let started = Instant::now();
+        let e = rt.block_on(ex.send(&get("/x"))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GET /x answered 429 with Retry-After: 3600, longer than the 60 s a run waits; the run stops sending to this target"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // Nothing more is sent: the server would not even accept it.
+        let e = rt.block_on(ex.send(&get("/y"))).unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::NotSent(
+                "GET /y".into(),
+                "the target told the run to stop sending (GET /x answered 429 with Retry-After: 3600, longer than the 60 s a run waits)".into()
+            )
+        );
+        assert_eq!(ex.requests_sent(), 1);
+    }
+
+    #[test]
+    fn a_429_that_says_not_for_how_long_or_comes_again_stops_the_run() {
+        let url = serve_raw(vec![
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: Wed, 21 Oct 2099 07:28:00 GMT\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let e = rt()
+            .block_on(executor(url, 2000).send(&get("/x")))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GET /x answered 429 with Retry-After \"Wed, 21 Oct 2099 07:28:00 GMT\", not a number of seconds; the run stops sending to this target"
+        );
+        let again: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let url = serve_raw(vec![again, again]);
+        let mut waits = Vec::new();
+        let ex = executor(url, 2000);
+        let e = rt()
+            .block_on(ex.send_noting(&get("/x"), &mut waits))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::ToldToStop(
+                "GET /x still answered 429 after 1 wait(s) for its Retry-After".into()
+            )
+        );
+        assert_eq!(waits.len(), 1, "{waits:?}");
+        assert!(ex.limits().refusal().is_some());
+    }
+
+    #[test]
+    fn a_429_pauses_every_request_not_only_its_own() {
+        let ok: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let url = serve_raw(vec![
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            ok,
+            ok,
+        ]);
+        let ex = executor(url, 3000);
+        let started = Instant::now();
+        let (told, other) = rt().block_on(async {
+            let told = async {
+                let r = ex.send(&get("/told")).await;
+                (r, started.elapsed())
+            };
+            let other = async {
+                // Sent once the 429 has come back.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let r = ex.send(&get("/other")).await;
+                (r, started.elapsed())
+            };
+            tokio::join!(told, other)
+        });
+        assert_eq!(told.0.unwrap().response.status, 200);
+        assert_eq!(other.0.unwrap().response.status, 200);
+        assert!(told.1 >= Duration::from_secs(1), "{:?}", told.1);
+        assert!(other.1 >= Duration::from_millis(950), "{:?}", other.1);
     }
 
     #[test]

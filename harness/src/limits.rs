@@ -1,6 +1,8 @@
 //! What keeps a run bounded in time and polite to the target: a cap on requests in flight, a
-//! pace in requests per second, a breaker that stops sending once the target has stopped
-//! answering, and a stop signal (Ctrl-C, the run's deadline) that ends every wait at once.
+//! pace in requests per second, a pause that holds every request while the target has asked
+//! the run to wait, a breaker that stops sending once the target has stopped answering or has
+//! told the run to stop, and a stop signal (Ctrl-C, the run's deadline) that ends every wait at
+//! once.
 //!
 //! The executor consults these before and around every request; they know nothing of HTTP.
 
@@ -67,6 +69,7 @@ pub fn is_loopback(base_url: &str) -> bool {
 pub struct Limits {
     in_flight: Semaphore,
     pacer: Option<Pacer>,
+    pause: Pause,
     pub breaker: Breaker,
     pub stop: Stop,
 }
@@ -78,6 +81,7 @@ impl Limits {
         Limits {
             in_flight: Semaphore::new(concurrency.max(1)),
             pacer: rate.filter(|r| *r > 0.0 && r.is_finite()).map(Pacer::new),
+            pause: Pause::default(),
             breaker: Breaker::new(BREAKER_THRESHOLD),
             stop: Stop::default(),
         }
@@ -88,7 +92,8 @@ impl Limits {
         Limits::new(Semaphore::MAX_PERMITS, None)
     }
 
-    /// Waits for a slot in flight and for the pace; the permit is the slot.
+    /// Waits for a slot in flight, for the end of any pause, and for the pace; the permit is
+    /// the slot.
     pub async fn admit(&self) -> SemaphorePermit<'_> {
         // Closed only if dropped, which cannot happen while `self` is borrowed.
         let permit = self
@@ -96,13 +101,24 @@ impl Limits {
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        // The pause before the pace: slots in the pace are handed out after the pause, so the
+        // requests held by it do not all go at once when it ends.
+        self.pause.wait().await;
         if let Some(pacer) = &self.pacer {
             pacer.wait().await;
         }
         permit
     }
 
-    /// Why nothing more may be sent, if so: the run was stopped, or the target is gone.
+    /// Holds every request of the run, not only the one that was told, for `wait` from now
+    /// (or longer, if an earlier pause ends later): the target's rate limit counts all of the
+    /// run's requests, so a request that did not wait would only be told again.
+    pub fn pause_for(&self, wait: Duration) {
+        self.pause.extend_to(Instant::now() + wait);
+    }
+
+    /// Why nothing more may be sent, if so: the run was stopped, or the target is gone or
+    /// told the run to stop.
     pub fn refusal(&self) -> Option<String> {
         self.stop.reason().or_else(|| self.breaker.open_reason())
     }
@@ -150,9 +166,33 @@ impl Pacer {
     }
 }
 
-/// Opens after [`BREAKER_THRESHOLD`] consecutive timeouts or connection failures, and stays
-/// open: a target that stopped answering is not asked again, so the remaining trials end at
-/// once instead of each waiting out its own timeout.
+/// Until when every request waits; `None` or a past instant: no pause.
+#[derive(Debug, Default)]
+struct Pause(Mutex<Option<Instant>>);
+
+impl Pause {
+    /// Pauses until `at` at least; a pause that already ends later is kept.
+    fn extend_to(&self, at: Instant) {
+        let mut until = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *until = Some(until.map_or(at, |u| u.max(at)));
+    }
+
+    /// Returns once no pause holds, also one set while this waited.
+    async fn wait(&self) {
+        loop {
+            let until = *self.0.lock().unwrap_or_else(|p| p.into_inner());
+            match until {
+                Some(at) if at > Instant::now() => tokio::time::sleep_until(at).await,
+                _ => return,
+            }
+        }
+    }
+}
+
+/// Opens after [`BREAKER_THRESHOLD`] consecutive timeouts or connection failures, or at once
+/// when the target tells the run to stop (see [`Breaker::told`]), and stays open: a target
+/// that stopped answering, or asked not to be asked, is not asked again, so the remaining
+/// trials end at once instead of each waiting out its own timeout or rate limit.
 #[derive(Debug)]
 pub struct Breaker {
     threshold: u32,
@@ -182,6 +222,15 @@ impl Breaker {
                 "the target stopped answering ({n} timeouts or connection failures in a row; the last: {why})"
             ));
         }
+    }
+
+    /// The target told the run to stop sending (a rate limit it will not lift within what the
+    /// run waits for); `why` says how. Opens the breaker whatever came before; the first
+    /// reason it opened for is kept.
+    pub fn told(&self, why: &str) {
+        let _ = self
+            .open
+            .set(format!("the target told the run to stop sending ({why})"));
     }
 
     pub fn open_reason(&self) -> Option<String> {
@@ -291,6 +340,73 @@ mod tests {
         // Open for good.
         b.answered();
         assert!(b.open_reason().is_some());
+    }
+
+    #[test]
+    fn the_breaker_opens_at_once_when_told_and_keeps_its_first_reason() {
+        let b = Breaker::new(3);
+        b.told("GET /x answered 429 with Retry-After: 3600");
+        assert_eq!(
+            b.open_reason().as_deref(),
+            Some(
+                "the target told the run to stop sending (GET /x answered 429 with Retry-After: 3600)"
+            )
+        );
+        b.told("GET /y answered 429");
+        for _ in 0..3 {
+            b.unanswered("timed out");
+        }
+        assert!(b.open_reason().unwrap().contains("GET /x"));
+        let limits = Limits::unbounded();
+        limits.breaker.told("GET /z answered 429");
+        assert!(limits.refusal().unwrap().contains("GET /z answered 429"));
+    }
+
+    #[test]
+    fn a_pause_holds_every_request_until_it_ends() {
+        let limits = Arc::new(Limits::new(4, None));
+        limits.pause_for(Duration::from_millis(150));
+        // A shorter pause asked for later does not shorten it.
+        limits.pause_for(Duration::from_millis(10));
+        let started = std::time::Instant::now();
+        let took = rt().block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..3 {
+                let limits = limits.clone();
+                tasks.push(tokio::spawn(async move {
+                    drop(limits.admit().await);
+                    started.elapsed()
+                }));
+            }
+            let mut took = Vec::new();
+            for t in tasks {
+                took.push(t.await.unwrap());
+            }
+            took
+        });
+        assert!(
+            took.iter().all(|t| *t >= Duration::from_millis(150)),
+            "{took:?}"
+        );
+        // Once it has ended, nothing waits.
+        let again = std::time::Instant::now();
+        rt().block_on(async { drop(limits.admit().await) });
+        assert!(again.elapsed() < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_pause_set_while_waiting_is_waited_out_too() {
+        let limits = Arc::new(Limits::unbounded());
+        limits.pause_for(Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        rt().block_on(async {
+            let l = limits.clone();
+            let waiter = tokio::spawn(async move { drop(l.admit().await) });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            limits.pause_for(Duration::from_millis(150));
+            waiter.await.unwrap();
+        });
+        assert!(started.elapsed() >= Duration::from_millis(170));
     }
 
     #[test]
