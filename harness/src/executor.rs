@@ -137,9 +137,13 @@ impl Executor {
         self.send_guarded(request, waits, true).await
     }
 
-    /// Sends even after the run was stopped or the breaker opened: for the cleanup, which the
-    /// caller bounds in time.
+    /// Sends even after the run was stopped or the target stopped answering: for the cleanup,
+    /// which the caller bounds in time. Not after the target told the run to stop: it would
+    /// only be told again.
     pub async fn send_regardless(&self, request: &Request) -> Result<Exchange, TransportError> {
+        if let Some(reason) = self.limits.breaker.told_reason() {
+            return Err(TransportError::NotSent(request.line(), reason));
+        }
         self.send_guarded(request, &mut Vec::new(), false).await
     }
 
@@ -665,6 +669,15 @@ mod tests {
                 "GET /y".into(),
                 "the target told the run to stop sending (GET /x answered 429 with Retry-After: 3600, longer than the 60 s a run waits)".into()
             )
+        );
+        // Not even the cleanup's deletes.
+        let e = rt
+            .block_on(ex.send_regardless(&Request::new("DELETE", "/x/1")))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("DELETE /x/1 not answered: the target told the run to stop sending"),
+            "{e}"
         );
         assert_eq!(ex.requests_sent(), 1);
     }

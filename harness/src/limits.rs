@@ -6,7 +6,7 @@
 //!
 //! The executor consults these before and around every request; they know nothing of HTTP.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -198,6 +198,8 @@ pub struct Breaker {
     threshold: u32,
     consecutive: AtomicU32,
     open: OnceLock<String>,
+    /// Whether the target told the run to stop (rather than stopped answering).
+    told: AtomicBool,
 }
 
 impl Breaker {
@@ -206,6 +208,7 @@ impl Breaker {
             threshold: threshold.max(1),
             consecutive: AtomicU32::new(0),
             open: OnceLock::new(),
+            told: AtomicBool::new(false),
         }
     }
 
@@ -228,6 +231,7 @@ impl Breaker {
     /// run waits for); `why` says how. Opens the breaker whatever came before; the first
     /// reason it opened for is kept.
     pub fn told(&self, why: &str) {
+        self.told.store(true, Ordering::Relaxed);
         let _ = self
             .open
             .set(format!("the target told the run to stop sending ({why})"));
@@ -235,6 +239,15 @@ impl Breaker {
 
     pub fn open_reason(&self) -> Option<String> {
         self.open.get().cloned()
+    }
+
+    /// Why the breaker is open, if the target told the run to stop: then not even the cleanup
+    /// may send (a target gone silent may still take its deletes).
+    pub fn told_reason(&self) -> Option<String> {
+        self.told
+            .load(Ordering::Relaxed)
+            .then(|| self.open_reason())
+            .flatten()
     }
 }
 
@@ -357,6 +370,11 @@ mod tests {
             b.unanswered("timed out");
         }
         assert!(b.open_reason().unwrap().contains("GET /x"));
+        assert_eq!(b.told_reason(), b.open_reason());
+        let silent = Breaker::new(1);
+        silent.unanswered("timed out");
+        assert!(silent.open_reason().is_some());
+        assert_eq!(silent.told_reason(), None);
         let limits = Limits::unbounded();
         limits.breaker.told("GET /z answered 429");
         assert!(limits.refusal().unwrap().contains("GET /z answered 429"));
