@@ -158,6 +158,13 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         header
             .properties
             .extend(tally.properties(nothing.as_deref()));
+        // Why the run stopped before its end (Ctrl-C, the deadline, the breaker), in the report
+        // too: a CI page shows the report, not the terminal.
+        if let Some(reason) = limits.refusal() {
+            header
+                .properties
+                .push(("stopped_early".to_string(), reason));
+        }
         match junit::write_report_file(&recorder.take(), &header, &path) {
             Ok(()) => eprintln!(
                 "csr-conformance: JUnit report written to {}",
