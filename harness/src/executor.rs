@@ -1,13 +1,28 @@
 //! The one place that talks to a target: one HTTP client, timeouts, a cap on what is read,
 //! polite retries on 429. Everything it returns is data; transport trouble is an error value,
 //! never a panic.
+//!
+//! A 429 is obeyed, never argued with: the wait it asks for (`Retry-After`, else a reset
+//! header, see [`crate::rate_headers`]) pauses the whole run (every request, through
+//! [`Limits::throttled`]) and the request is sent again; a 429 that asks for longer than the
+//! run waits ([`MAX_RETRY_AFTER`], or what is left before the deadline), that does not say for
+//! how long, or that comes again after [`crate::limits::WAITS_IN_A_ROW`] waits in a row
+//! (across all requests) or after its own retries, tells the run to stop: the breaker opens,
+//! the request ends as an error quoting the header, and nothing more is sent, not even the
+//! cleanup. Every answer's rate-limit headers also pace the run (`Limits::budget_left`).
+//!
+//! The answer limit ([`MAX_BODY`]) holds on the body as decoded, while it is decoded: gzip,
+//! deflate and brotli answers (which the client accepts) are inflated chunk by chunk and cut
+//! off at the limit, so a small bomb on the wire never becomes a large one in memory.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::limits::Limits;
+pub use crate::limits::MAX_RETRY_AFTER;
+use crate::limits::{Limits, Throttle};
 use crate::model::{Body, Credentials, Exchange, HeaderValue, Request, Response};
+use crate::rate_headers::{self, Asked};
 
 /// Answers larger than this are cut off and reported as an error: a target that streams
 /// forever must not take the run's memory with it.
@@ -16,15 +31,12 @@ pub const MAX_BODY: usize = 8 << 20;
 /// Request bodies above this are sent on a connection that is closed afterwards.
 const LARGE_BODY: usize = 64 << 10;
 
-/// Retry-After values above this are not waited for.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
     pub base_url: String,
     pub credentials: Credentials,
     pub timeout: Duration,
-    /// How many times a 429 is retried (after its Retry-After) before it is the answer.
+    /// How many times a 429 is retried (after its Retry-After) before it stops the run.
     pub retries_on_429: u32,
 }
 
@@ -44,7 +56,9 @@ pub enum TransportError {
     Timeout(Duration, String),
     #[error("could not connect for {0}: {1}")]
     Connect(String, String),
-    #[error("answer to {0} is larger than {MAX_BODY} bytes")]
+    #[error(
+        "answer to {0} is larger than {MAX_BODY} bytes (the 8 MiB answer limit, counted on the decoded body)"
+    )]
     TooLarge(String),
     #[error("{0} is not configured, so {1} cannot be sent")]
     MissingCredential(&'static str, String),
@@ -57,6 +71,10 @@ pub enum TransportError {
     /// JSON): the reason, naming the request.
     #[error("{0}")]
     Unjudgeable(String),
+    /// The target answered 429 and would not be waited out: the run stops sending. What it
+    /// said, naming the request.
+    #[error("{0}; the run stops sending to this target")]
+    ToldToStop(String),
 }
 
 impl TransportError {
@@ -127,10 +145,23 @@ impl Executor {
         self.send_guarded(request, waits, true).await
     }
 
-    /// Sends even after the run was stopped or the breaker opened: for the cleanup, which the
-    /// caller bounds in time.
+    /// Sends even after the run was stopped or the target stopped answering: for the cleanup,
+    /// which the caller bounds in time; then once, a 429 not waited for. Not after the target
+    /// told the run to stop: it would only be told again.
     pub async fn send_regardless(&self, request: &Request) -> Result<Exchange, TransportError> {
+        if let Some(reason) = self.limits.breaker.told_reason() {
+            return Err(TransportError::NotSent(request.line(), reason));
+        }
         self.send_guarded(request, &mut Vec::new(), false).await
+    }
+
+    /// How many times a 429 is waited for: none once the run is refusing to send.
+    fn retries(&self) -> u32 {
+        if self.limits.refusal().is_some() {
+            0
+        } else {
+            self.config.retries_on_429
+        }
     }
 
     async fn send_guarded(
@@ -150,42 +181,100 @@ impl Executor {
         let mut attempt = 0;
         loop {
             let exchange = tokio::select! {
-                r = self.send_admitted(request) => r?,
+                r = self.send_admitted(request, stoppable) => r?,
                 reason = &mut stop => return Err(TransportError::NotSent(request.line(), reason)),
             };
-            if exchange.response.status != 429 || attempt >= self.config.retries_on_429 {
+            if exchange.response.status != 429 {
                 return Ok(exchange);
             }
-            let retry_after = exchange.response.header("retry-after").map(str::trim);
-            let wait = retry_after
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let Some(wait) = wait.filter(|w| *w <= MAX_RETRY_AFTER) else {
-                waits.push(format!(
-                    "{} answered 429 with Retry-After {:?}: not waited for (more than {} s, or no number of seconds)",
+            let sent_at = tokio::time::Instant::now()
+                .checked_sub(exchange.elapsed)
+                .unwrap_or_else(tokio::time::Instant::now);
+            match self.told(request, &exchange.response.headers, attempt, sent_at) {
+                Ok((wait, header)) => waits.push(format!(
+                    "{} answered 429: waited {} s ({header}) and sent it again",
                     request.line(),
-                    retry_after.unwrap_or("(none)"),
-                    MAX_RETRY_AFTER.as_secs()
-                ));
-                return Ok(exchange);
-            };
-            waits.push(format!(
-                "{} answered 429: waited {} s (Retry-After: {}) and sent it again",
-                request.line(),
-                wait.as_secs(),
-                retry_after.unwrap_or_default()
-            ));
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                reason = &mut stop => return Err(TransportError::NotSent(request.line(), reason)),
+                    wait.as_secs(),
+                )),
+                Err(why) => {
+                    self.limits.breaker.told(&why);
+                    return Err(TransportError::ToldToStop(why));
+                }
             }
             attempt += 1;
         }
     }
 
+    /// What a 429 to `request` (sent at `sent_at`, with these answer `headers`) tells the run,
+    /// after `attempt` earlier waits for it: to wait (how long, and the header that said so;
+    /// every request then waits), or to stop (why, naming the request and quoting the header).
+    fn told(
+        &self,
+        request: &Request,
+        headers: &[(String, String)],
+        attempt: u32,
+        sent_at: tokio::time::Instant,
+    ) -> Result<(Duration, String), String> {
+        let line = request.line();
+        let (wait, header) = match rate_headers::asked_wait(headers, unix_now()) {
+            Asked::Wait(wait, header) => (wait, header),
+            // A wait the run cannot read (an HTTP date) is not one it can honour.
+            Asked::Unreadable(header) => {
+                return Err(format!(
+                    "{line} answered 429 with {header}, not a number of seconds"
+                ));
+            }
+            Asked::Nothing => {
+                return Err(format!(
+                    "{line} answered 429 with no Retry-After or rate-limit reset header"
+                ));
+            }
+        };
+        let longest = self.limits.longest_wait();
+        if wait > longest {
+            let willing = if self.limits.deadline_is_nearer() {
+                format!("the {} s left before the run's deadline", longest.as_secs())
+            } else {
+                format!("the {} s a run waits", longest.as_secs())
+            };
+            return Err(format!(
+                "{line} answered 429 with {}, longer than {willing}",
+                asking(&header, wait)
+            ));
+        }
+        if attempt >= self.retries() {
+            return Err(if attempt == 0 {
+                format!("{line} answered 429 with {header}")
+            } else {
+                format!("{line} still answered 429 ({header}) after {attempt} wait(s) for it")
+            });
+        }
+        match self.limits.throttled(sent_at, wait) {
+            Throttle::Wait => Ok((wait, header)),
+            Throttle::GiveUp(n) => Err(format!(
+                "{line} answered 429 ({}) again after the run waited {n} times in a row",
+                asking(&header, wait)
+            )),
+        }
+    }
+
     /// One request once admitted (in flight, pace), within the timeout, told to the breaker.
-    async fn send_admitted(&self, request: &Request) -> Result<Exchange, TransportError> {
+    /// A `stoppable` one is not sent if the run stopped while it waited to be admitted; none
+    /// is once the target told the run to stop.
+    async fn send_admitted(
+        &self,
+        request: &Request,
+        stoppable: bool,
+    ) -> Result<Exchange, TransportError> {
         let _permit = self.limits.admit().await;
+        let refused = if stoppable {
+            self.limits.refusal()
+        } else {
+            self.limits.breaker.told_reason()
+        };
+        if let Some(reason) = refused {
+            return Err(TransportError::NotSent(request.line(), reason));
+        }
         let result = match tokio::time::timeout(self.config.timeout, self.send_once(request)).await
         {
             Ok(r) => r,
@@ -256,6 +345,7 @@ impl Executor {
         }
         let started = Instant::now();
         self.sent.fetch_add(1, Ordering::Relaxed);
+        self.limits.note_sent();
         let mut response = builder.send().await.map_err(|e| self.classify(e, &line))?;
         let status = response.status().as_u16();
         // Refused before reading when the target says up front that it is too large.
@@ -274,7 +364,15 @@ impl Executor {
                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 )
             })
-            .collect();
+            .collect::<Vec<(String, String)>>();
+        if status != 429 {
+            self.limits.not_throttled();
+        }
+        if let Some((remaining, reset)) = rate_headers::budget(&headers, unix_now()) {
+            self.limits.budget_left(remaining, reset);
+        }
+        // Chunks come decoded (gzip, deflate, brotli): the limit holds on what is decoded, as
+        // it is decoded.
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -308,6 +406,23 @@ impl Executor {
             TransportError::Other(line.to_string(), detail)
         }
     }
+}
+
+/// The header that asked for `wait`, with the wait in seconds unless the header says it as is.
+fn asking(header: &str, wait: Duration) -> String {
+    let secs = wait.as_secs();
+    if header.ends_with(&format!(" {secs}")) {
+        header.to_string()
+    } else {
+        format!("{header}, asking for {secs} s")
+    }
+}
+
+/// The wall clock in Unix seconds, for rate-limit resets given as a time.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -599,6 +714,173 @@ mod tests {
             waits,
             ["GET /x answered 429: waited 0 s (Retry-After: 0) and sent it again"]
         );
+    }
+
+    const TOO_MANY: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+    #[test]
+    fn a_429_asking_for_longer_than_a_run_waits_stops_the_run() {
+        let url = serve_raw(vec![TOO_MANY]);
+        let limits = Arc::new(Limits::unbounded());
+        let ex = executor(url, 2000).with_limits(limits.clone());
+        let rt = rt();
+        let started = Instant::now();
+        let e = rt.block_on(ex.send(&get("/x"))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GET /x answered 429 with Retry-After: 3600, longer than the 60 s a run waits; the run stops sending to this target"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // Nothing more is sent: the server would not even accept it.
+        let e = rt.block_on(ex.send(&get("/y"))).unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::NotSent(
+                "GET /y".into(),
+                "the target told the run to stop sending (GET /x answered 429 with Retry-After: 3600, longer than the 60 s a run waits)".into()
+            )
+        );
+        // Not even the cleanup's deletes.
+        let e = rt
+            .block_on(ex.send_regardless(&Request::new("DELETE", "/x/1")))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("DELETE /x/1 not answered: the target told the run to stop sending"),
+            "{e}"
+        );
+        assert_eq!(ex.requests_sent(), 1);
+    }
+
+    #[test]
+    fn a_429_that_says_not_for_how_long_or_comes_again_stops_the_run() {
+        let url = serve_raw(vec![
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: Wed, 21 Oct 2099 07:28:00 GMT\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let e = rt()
+            .block_on(executor(url, 2000).send(&get("/x")))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GET /x answered 429 with Retry-After: Wed, 21 Oct 2099 07:28:00 GMT, not a number of seconds; the run stops sending to this target"
+        );
+        let again: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let url = serve_raw(vec![again, again]);
+        let mut waits = Vec::new();
+        let ex = executor(url, 2000);
+        let e = rt()
+            .block_on(ex.send_noting(&get("/x"), &mut waits))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            TransportError::ToldToStop(
+                "GET /x still answered 429 (Retry-After: 0) after 1 wait(s) for it".into()
+            )
+        );
+        assert_eq!(waits.len(), 1, "{waits:?}");
+        assert!(ex.limits().refusal().is_some());
+    }
+
+    /// A 2xx whose gzip body inflates to `mib` MiB of zeros, and is a few KiB on the wire.
+    fn gzip_bomb(mib: usize) -> &'static [u8] {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            gz.write_all(&zeros).unwrap();
+        }
+        let body = gz.finish().unwrap();
+        let mut answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        answer.extend_from_slice(&body);
+        Box::leak(answer.into_boxed_slice())
+    }
+
+    #[test]
+    fn the_answer_limit_holds_on_the_decoded_body() {
+        let bomb = gzip_bomb(64);
+        assert!(
+            bomb.len() < MAX_BODY / 64,
+            "{} bytes on the wire",
+            bomb.len()
+        );
+        let url = serve_raw(vec![bomb]);
+        let e = rt()
+            .block_on(executor(url, 10_000).send(&get("/x")))
+            .unwrap_err();
+        assert_eq!(e, TransportError::TooLarge("GET /x".into()));
+        assert!(e.to_string().contains("8 MiB answer limit"), "{e}");
+        // A small encoded answer is decoded and judged as any other.
+        let json = br#"{"success":true}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, json).unwrap();
+        let body = gz.finish().unwrap();
+        let mut answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        answer.extend_from_slice(&body);
+        let url = serve_raw(vec![Box::leak(answer.into_boxed_slice())]);
+        let ex = rt().block_on(executor(url, 2000).send(&get("/x"))).unwrap();
+        assert_eq!(ex.response.body, json);
+    }
+
+    #[test]
+    fn a_429_naming_only_a_reset_header_is_read_and_one_naming_nothing_stops() {
+        let url = serve_raw(vec![
+            b"HTTP/1.1 429 Too Many Requests\r\nRateLimit: limit=10, remaining=0, reset=86400\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let e = rt()
+            .block_on(executor(url, 2000).send(&get("/x")))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GET /x answered 429 with RateLimit: limit=10, remaining=0, reset=86400, asking for 86400 s, longer than the 60 s a run waits; the run stops sending to this target"
+        );
+        let url = serve_raw(vec![
+            b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let e = rt()
+            .block_on(executor(url, 2000).send(&get("/x")))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("answered 429 with no Retry-After or rate-limit reset header"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_429_pauses_every_request_not_only_its_own() {
+        let ok: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let url = serve_raw(vec![
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            ok,
+            ok,
+        ]);
+        let ex = executor(url, 3000);
+        let started = Instant::now();
+        let (told, other) = rt().block_on(async {
+            let told = async {
+                let r = ex.send(&get("/told")).await;
+                (r, started.elapsed())
+            };
+            let other = async {
+                // Sent once the 429 has come back.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let r = ex.send(&get("/other")).await;
+                (r, started.elapsed())
+            };
+            tokio::join!(told, other)
+        });
+        assert_eq!(told.0.unwrap().response.status, 200);
+        assert_eq!(other.0.unwrap().response.status, 200);
+        assert!(told.1 >= Duration::from_secs(1), "{:?}", told.1);
+        assert!(other.1 >= Duration::from_millis(950), "{:?}", other.1);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod holds;
 pub mod limits;
 pub mod model;
 pub mod partition;
+pub mod rate_headers;
 pub mod read_only;
 pub mod record;
 pub mod report;

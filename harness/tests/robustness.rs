@@ -2,7 +2,8 @@
 //! written here, each living no longer than its test) are reported as `error` with a one-line
 //! reason, within the run's deadline, with no panic and a valid JUnit report. Also: Ctrl-C and
 //! the deadline still report and clean up, shards merge into the report of one run, `--retries`
-//! tells flaky from failing, and a 429's wait shows in the report.
+//! tells flaky from failing, and a 429's wait shows in the report; a target that says to wait
+//! longer than a run waits stops the run at once, with its report.
 
 mod support;
 
@@ -616,4 +617,100 @@ fn a_429_waits_for_retry_after_and_the_wait_is_reported() {
         "{}",
         run.junit
     );
+}
+
+// Told to stop.
+
+/// An emulator that answers `requests` requests per credential, then 429 for the rest of
+/// `window`, with `Retry-After` saying how long that is (as Cloudflare's limit does).
+fn rate_limited_emulator(requests: u32, window: Duration) -> csr_emulator::Emulator {
+    csr_emulator::Emulator::start(csr_emulator::Config {
+        rate_limit: Some(csr_emulator::RateLimit { requests, window }),
+        ..csr_emulator::Config::default()
+    })
+    .unwrap()
+}
+
+/// The request count of the run's summary line.
+fn requests_sent(run: &Run) -> usize {
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(" requests ("))
+        .unwrap_or_else(|| panic!("no summary line: {}", run.summary()));
+    let n = line.split(" requests (").next().unwrap_or_default();
+    n.rsplit(' ').next().unwrap_or_default().parse().unwrap()
+}
+
+#[test]
+fn a_429_asking_for_more_than_a_run_waits_stops_the_run_with_its_report() {
+    // An hour's wait after 20 answers: far beyond what a run waits (60 s).
+    let emulator = rate_limited_emulator(20, Duration::from_secs(3600));
+    let creds = Creds::of_emulator(emulator.config());
+    let started = Instant::now();
+    let run = run_harness(&emulator.base_url(), &creds, &[]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{}", run.summary());
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_junit_valid(&run);
+    // A 429 is not the target breaking the contract: nothing is a failure, what could not be
+    // judged is an error, and the run says why it stopped.
+    assert!(run.failed_trials.is_empty(), "{}", run.summary());
+    assert!(!run.errored_trials.is_empty(), "{}", run.summary());
+    assert!(
+        run.stderr
+            .contains("csr-conformance: stopped early: the target told the run to stop sending (",),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.junit.contains(
+            r#"<property name="stopped_early" value="the target told the run to stop sending ("#
+        ),
+        "{}",
+        run.junit
+    );
+    let messages = error_messages(&run.junit);
+    assert!(
+        messages
+            .values()
+            .any(|m| m.contains("answered 429 with Retry-After: ")
+                && m.contains("longer than the 60 s a run waits")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .values()
+            .any(|m| m.contains("not answered: the target told the run to stop sending")),
+        "{messages:#?}"
+    );
+    // Once told, the run stopped asking: at most the 20 answers of each of its two credentials
+    // and the 429s of the requests then in flight, not the hundreds of requests of a whole run.
+    let sent = requests_sent(&run);
+    assert!(sent <= 50, "{sent} requests\n{}", run.stderr);
+    // Not even the cleanup asks again: what it could not delete is named, with why.
+    for line in run.stderr.lines().filter(|l| l.contains("cleanup:")) {
+        assert!(
+            line.contains("not answered: the target told the run to stop sending ("),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_short_429_pauses_the_run_and_the_run_still_passes() {
+    // 40 answers a second: the run is told to wait again and again, and waits each time.
+    let emulator = rate_limited_emulator(40, Duration::from_secs(1));
+    let creds = Creds::of_emulator(emulator.config());
+    let run = run_harness(&emulator.base_url(), &creds, &["--skip", "property::"]);
+    assert_eq!(run.code, 0, "{}", run.summary());
+    assert_junit_valid(&run);
+    assert!(
+        run.junit
+            .contains("answered 429: waited 1 s (Retry-After: 1) and sent it again"),
+        "{}",
+        run.junit
+    );
+    assert!(!run.stderr.contains("stopped early"), "{}", run.stderr);
 }

@@ -132,8 +132,12 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             flaky.join(", ")
         );
     }
+    // What was sent after it: at most one delete per CSR left, none once told to stop.
+    let after_stop = limits.sent_after_refusal();
     if let Some(reason) = limits.refusal() {
-        eprintln!("csr-conformance: stopped early: {reason}");
+        eprintln!(
+            "csr-conformance: stopped early: {reason}; {after_stop} request(s) sent after it"
+        );
     }
 
     // A run that judged nothing says why, on the terminal and in its report; one that skipped
@@ -158,6 +162,16 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         header
             .properties
             .extend(tally.properties(nothing.as_deref()));
+        // Why the run stopped before its end (Ctrl-C, the deadline, the breaker), in the report
+        // too: a CI page shows the report, not the terminal.
+        if let Some(reason) = limits.refusal() {
+            header
+                .properties
+                .push(("stopped_early".to_string(), reason));
+            header
+                .properties
+                .push(("requests_after_stop".to_string(), after_stop.to_string()));
+        }
         match junit::write_report_file(&recorder.take(), &header, &path) {
             Ok(()) => eprintln!(
                 "csr-conformance: JUnit report written to {}",

@@ -136,6 +136,19 @@ pub fn run_harness_in(
     zone: Option<&str>,
     extra_args: &[&str],
 ) -> Run {
+    run_harness_watched(base_url, creds, account, zone, extra_args, &mut |_| {})
+}
+
+/// [`run_harness_in`], calling `watch` with the child's process id every 20 ms while it runs
+/// (e.g. to read its peak memory with [`peak_rss_kib`]).
+pub fn run_harness_watched(
+    base_url: &str,
+    creds: &Creds,
+    account: Option<&str>,
+    zone: Option<&str>,
+    extra_args: &[&str],
+    watch: &mut dyn FnMut(u32),
+) -> Run {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "harness-run-{}-{}",
@@ -164,6 +177,7 @@ pub fn run_harness_in(
     let mut child = cmd.spawn().expect("start csr-conformance");
     let started = Instant::now();
     let status = loop {
+        watch(child.id());
         if let Some(status) = child.try_wait().expect("wait for csr-conformance") {
             break status;
         }
@@ -201,6 +215,14 @@ pub fn run_harness_in(
     };
     let _ = std::fs::remove_dir_all(&dir);
     run
+}
+
+/// The peak resident memory of a running process (`VmHWM` of `/proc/PID/status`), in KiB;
+/// `None` where there is no `/proc` or the process has ended.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Panics unless the report a run wrote validates against the Jenkins junit-10 XSD (a copy
