@@ -162,18 +162,27 @@ fn assert_stopped(run: &Run, header: &str) {
     );
 }
 
-#[test]
-fn a_target_that_answers_429_to_everything_stops_the_run_within_30_s() {
+/// A run against a target that answers 429 with `Retry-After: SECS` to everything: the run,
+/// how long it took and how many requests the target saw, once the report was found to say
+/// the run stopped because it was told to.
+fn run_told_to_wait(secs: &str) -> (Run, Duration, usize) {
+    let header = format!("Retry-After: {secs}");
     let server = Server::start(answer(
         "429 Too Many Requests",
-        "Content-Type: application/json\r\nRetry-After: 1\r\n",
+        &format!("Content-Type: application/json\r\n{header}\r\n"),
         RATE_LIMITED,
     ));
     let started = Instant::now();
     let run = run_harness(&server.url(), &token(), &[]);
     let (took, sent) = (started.elapsed(), server.requests());
-    eprintln!("429 to everything, Retry-After: 1: {took:?}, {sent} requests");
-    assert_stopped(&run, "Retry-After: 1");
+    eprintln!("429 to everything with {header}: {took:?}, {sent} requests");
+    assert_stopped(&run, &header);
+    (run, took, sent)
+}
+
+#[test]
+fn a_target_that_answers_429_to_everything_stops_the_run_within_30_s() {
+    let (run, took, sent) = run_told_to_wait("1");
     assert!(
         run.junit
             .contains("again after the run waited 3 times in a row")
@@ -187,16 +196,7 @@ fn a_target_that_answers_429_to_everything_stops_the_run_within_30_s() {
 
 #[test]
 fn a_429_asking_for_a_day_stops_the_run_within_5_s() {
-    let server = Server::start(answer(
-        "429 Too Many Requests",
-        "Content-Type: application/json\r\nRetry-After: 86400\r\n",
-        RATE_LIMITED,
-    ));
-    let started = Instant::now();
-    let run = run_harness(&server.url(), &token(), &[]);
-    let (took, sent) = (started.elapsed(), server.requests());
-    eprintln!("429 with Retry-After: 86400: {took:?}, {sent} requests");
-    assert_stopped(&run, "Retry-After: 86400");
+    let (run, took, sent) = run_told_to_wait("86400");
     assert!(
         run.junit
             .contains("answered 429 with Retry-After: 86400, longer than the 60 s a run waits"),
