@@ -373,7 +373,10 @@ impl Executor {
         }
         // Chunks come decoded (gzip, deflate, brotli): the limit holds on what is decoded, as
         // it is decoded.
-        let mut body = Vec::new();
+        // Sized once when the length is known (at most the limit, checked above): growing by
+        // doubling would hold two copies of a large body at once.
+        let known = response.content_length().map_or(0, |n| n as usize);
+        let mut body = Vec::with_capacity(known);
         while let Some(chunk) = response
             .chunk()
             .await

@@ -34,6 +34,7 @@ pub fn curl_line(base_url: &str, request: &Request) -> String {
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
     let mut stdin_bytes = None;
+    let mut stdin_command = None;
     match &request.body {
         None => {}
         Some(Body::Json(value)) => {
@@ -41,9 +42,19 @@ pub fn curl_line(base_url: &str, request: &Request) -> String {
                 args.push("-H".into());
                 args.push(shell_quote("Content-Type: application/json"));
             }
-            args.push("--data-raw".into());
             // Compact serde_json output escapes every control character, so it stays one line.
-            args.push(shell_quote(&value.to_string()));
+            let text = value.to_string();
+            match with_long_runs(&text) {
+                Some(pieces) => {
+                    args.push("--data-binary".into());
+                    args.push("@-".into());
+                    stdin_command = Some(pieces_command(&pieces));
+                }
+                None => {
+                    args.push("--data-raw".into());
+                    args.push(shell_quote(&text));
+                }
+            }
         }
         Some(Body::Raw {
             content_type,
@@ -64,7 +75,13 @@ pub fn curl_line(base_url: &str, request: &Request) -> String {
             }
             args.push("--data-binary".into());
             match printable_text(bytes) {
-                Some(text) => args.push(shell_quote(text)),
+                Some(text) => match with_long_runs(text) {
+                    Some(pieces) => {
+                        args.push("@-".into());
+                        stdin_command = Some(pieces_command(&pieces));
+                    }
+                    None => args.push(shell_quote(text)),
+                },
                 None => {
                     args.push("@-".into());
                     stdin_bytes = Some(bytes.as_slice());
@@ -74,10 +91,66 @@ pub fn curl_line(base_url: &str, request: &Request) -> String {
     }
 
     let curl = args.join(" ");
-    match stdin_bytes {
-        Some(bytes) => format!("printf {} | {curl}", shell_quote(&printf_format(bytes))),
-        None => curl,
+    match (stdin_bytes, stdin_command) {
+        (Some(bytes), _) => format!("printf {} | {curl}", shell_quote(&printf_format(bytes))),
+        (None, Some(feed)) => format!("{feed} | {curl}"),
+        (None, None) => curl,
     }
+}
+
+/// Runs of one character at least this long are written as a command that makes them, not
+/// spelt out: a case's 3 MB body of one repeated letter would otherwise be a 3 MB line in
+/// every report that quotes it, and held in memory as many times.
+const LONG_RUN: usize = 512;
+
+/// A stretch of a body: text as it is, or one character `count` times.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Text(&'a str),
+    Run(char, usize),
+}
+
+/// `text` cut into plain stretches and runs of [`LONG_RUN`] or more of one ASCII letter or
+/// digit; `None` when it has no such run.
+fn with_long_runs(text: &str) -> Option<Vec<Piece<'_>>> {
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::new();
+    let (mut i, mut plain_from) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        let mut j = i + 1;
+        while j < bytes.len() && bytes[j] == b {
+            j += 1;
+        }
+        if b.is_ascii_alphanumeric() && j - i >= LONG_RUN {
+            if plain_from < i {
+                pieces.push(Piece::Text(&text[plain_from..i]));
+            }
+            pieces.push(Piece::Run(b as char, j - i));
+            plain_from = j;
+        }
+        i = j;
+    }
+    if pieces.is_empty() {
+        return None;
+    }
+    if plain_from < text.len() {
+        pieces.push(Piece::Text(&text[plain_from..]));
+    }
+    Some(pieces)
+}
+
+/// A shell command group that prints exactly the pieces: plain stretches with `printf '%s'`,
+/// runs with `head -c N /dev/zero | tr '\0' C`.
+fn pieces_command(pieces: &[Piece<'_>]) -> String {
+    let parts: Vec<String> = pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => format!("printf '%s' {}", shell_quote(t)),
+            Piece::Run(c, n) => format!("head -c {n} /dev/zero | tr '\\0' '{c}'"),
+        })
+        .collect();
+    format!("{{ {}; }}", parts.join("; "))
 }
 
 /// `base_url` joined with the request's path and its percent-encoded query.
@@ -255,6 +328,52 @@ mod tests {
             curl_line(BASE, &req),
             r#"curl -sS -X DELETE 'https://api.cloudflare.com/client/v4/accounts/acc/custom_csrs/7' -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" -H "X-Auth-Email: $CLOUDFLARE_EMAIL" -H 'X-Odd: a"$b '"$CLOUDFLARE_API_KEY""#
         );
+    }
+
+    /// What the shell command before `| curl` prints, run by bash.
+    fn stdin_of(line: &str) -> Vec<u8> {
+        let (feed, curl) = line
+            .rsplit_once(" | curl ")
+            .expect("a command piped into curl");
+        assert!(curl.ends_with("--data-binary @-"), "{curl}");
+        let out = std::process::Command::new("bash")
+            .args(["-c", feed])
+            .output()
+            .expect("bash runs");
+        assert!(out.status.success(), "{feed}");
+        out.stdout
+    }
+
+    #[test]
+    fn long_runs_of_one_character_are_made_not_spelt_out() {
+        let body = serde_json::json!({
+            "common_name": "a".repeat(3_000_000),
+            "sans": ["x'$y.net", "7".repeat(600)],
+        });
+        let mut req = request("POST", "/zones/z1/custom_csrs");
+        req.body = Some(Body::Json(body.clone()));
+        let line = curl_line(BASE, &req);
+        assert!(line.len() < 400, "{} characters: {line}", line.len());
+        assert!(
+            line.contains("head -c 3000000 /dev/zero | tr '\\0' 'a'"),
+            "{line}"
+        );
+        assert_eq!(stdin_of(&line), body.to_string().into_bytes());
+
+        let raw = format!("{{\"common_name\": \"{}\"}}", "b".repeat(4000));
+        req.body = Some(Body::Raw {
+            content_type: Some("application/json".into()),
+            bytes: raw.clone().into_bytes(),
+        });
+        let line = curl_line(BASE, &req);
+        assert!(line.len() < 300, "{line}");
+        assert_eq!(stdin_of(&line), raw.into_bytes());
+
+        // Short runs, and long runs of punctuation, are spelt out as before.
+        req.body = Some(Body::Json(
+            serde_json::json!({"a": "c".repeat(511), "b": "-".repeat(900)}),
+        ));
+        assert!(curl_line(BASE, &req).contains("--data-raw '"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::cases::AuthMode;
 use crate::model::{Body, CaseRun, Exchange, Finding, Request};
 
 use super::context::Session;
-use super::live::{Live, unjudgeable};
+use super::live::{Live, set_aside};
 use super::requests::{auth_headers, body_json, delete_request};
 
 /// Creates a few CSRs (none under `--read-only`), pages through the whole list, and
@@ -35,14 +35,15 @@ pub fn list_pagination(session: &Session, live: &Live, scope_idx: usize, run: &m
             .rt
             .block_on(live.executor.send_noting(&request, &mut run.waits))
         {
-            Ok(ex) => {
+            Ok(mut ex) => {
                 session.track_created(&ex);
-                run.exchanges.push(ex.clone());
-                if let Some(why) = unjudgeable(&ex) {
+                if let Some(why) = set_aside(&mut ex) {
+                    run.exchanges.push(ex);
                     run.error = Some(why);
                     run.unjudgeable = true;
                     return None;
                 }
+                run.exchanges.push(ex.clone());
                 Some(ex)
             }
             Err(e) => {

@@ -16,7 +16,7 @@ use crate::template;
 use super::builtins::list_pagination;
 use super::context::Session;
 use super::fixtures::Fixtures;
-use super::live::{Live, unjudgeable};
+use super::live::{Live, set_aside};
 use super::requests::{Stop, body_json, build_request, foreign, is_skip, resolve_expect};
 
 /// Every case's run in every scope, made on first ask, over one run context.
@@ -144,7 +144,7 @@ impl CaseRuns {
                 return false;
             }
         };
-        let exchange = match live
+        let mut exchange = match live
             .rt
             .block_on(live.executor.send_noting(&request, &mut run.waits))
         {
@@ -155,7 +155,7 @@ impl CaseRuns {
             }
         };
         self.session.track_created(&exchange);
-        if let Some(why) = unjudgeable(&exchange) {
+        if let Some(why) = set_aside(&mut exchange) {
             run.error = Some(why);
             run.unjudgeable = true;
             run.exchanges.push(exchange);

@@ -93,6 +93,23 @@ pub fn judgeable(ex: Exchange) -> Result<Exchange, TransportError> {
     }
 }
 
+/// How much of an unjudgeable answer's body a case run keeps. Its reason is worded (with the
+/// body's full size) before it is cut, and reports quote only the first few hundred
+/// characters: a target that answers every request with megabytes that cannot be judged must
+/// not make the run hold all of them until it ends.
+pub const KEPT_OF_UNJUDGEABLE: usize = 64 * 1024;
+
+/// Why `ex` cannot be judged, as [`unjudgeable`] says, with its body cut to
+/// [`KEPT_OF_UNJUDGEABLE`] bytes when so: what a case run keeps of such an answer.
+pub fn set_aside(ex: &mut Exchange) -> Option<String> {
+    let why = unjudgeable(ex)?;
+    if ex.response.body.len() > KEPT_OF_UNJUDGEABLE {
+        // A copy: truncating in place would keep the whole allocation.
+        ex.response.body = ex.response.body[..KEPT_OF_UNJUDGEABLE].to_vec();
+    }
+    Some(why)
+}
+
 pub fn unjudgeable(ex: &Exchange) -> Option<String> {
     let r = &ex.response;
     let line = ex.request.line();
