@@ -222,11 +222,9 @@ fn gzip_bomb() -> Vec<u8> {
     )
 }
 
-#[test]
-fn a_gzip_bomb_is_cut_off_at_the_answer_limit_while_it_is_decoded() {
-    let bomb = gzip_bomb();
-    let wire = bomb.len();
-    let server = Server::start(bomb);
+/// A default run against `server`: the run, how long it took, and the harness process's peak
+/// resident memory (VmHWM, polled from `/proc` while it runs; `None` where there is none).
+fn run_watching_memory(server: &Server) -> (Run, Duration, Option<u64>) {
     let mut peak_kib = None;
     let started = Instant::now();
     let run = run_harness_watched(
@@ -241,7 +239,15 @@ fn a_gzip_bomb_is_cut_off_at_the_answer_limit_while_it_is_decoded() {
             }
         },
     );
-    let took = started.elapsed();
+    (run, started.elapsed(), peak_kib)
+}
+
+#[test]
+fn a_gzip_bomb_is_cut_off_at_the_answer_limit_while_it_is_decoded() {
+    let bomb = gzip_bomb();
+    let wire = bomb.len();
+    let server = Server::start(bomb);
+    let (run, took, peak_kib) = run_watching_memory(&server);
     eprintln!(
         "gzip bomb ({wire} bytes on the wire, 1 GiB decoded): {took:?}, {} requests, peak RSS {:?} KiB",
         server.requests(),
@@ -277,23 +283,9 @@ fn a_7_mib_answer_to_every_request_stays_under_128_mib() {
         "Content-Type: application/json\r\n",
         &body,
     ));
-    let mut peak_kib = None;
-    let started = Instant::now();
-    let run = run_harness_watched(
-        &server.url(),
-        &token(),
-        Some(support::ACCOUNT_ID),
-        Some(support::ZONE_ID),
-        &[],
-        &mut |pid| {
-            if let Some(kib) = peak_rss_kib(pid) {
-                peak_kib = peak_kib.max(Some(kib));
-            }
-        },
-    );
+    let (run, took, peak_kib) = run_watching_memory(&server);
     eprintln!(
-        "7 MiB to every request: {:?}, {} requests, peak RSS {peak_kib:?} KiB",
-        started.elapsed(),
+        "7 MiB to every request: {took:?}, {} requests, peak RSS {peak_kib:?} KiB",
         server.requests()
     );
     assert_eq!(run.code, 1, "{}", run.summary());
