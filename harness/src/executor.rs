@@ -47,6 +47,8 @@ pub struct Executor {
     limits: Arc<Limits>,
     /// Requests put on the wire, retries included, for the run's summary line.
     sent: AtomicUsize,
+    /// The base URL's own path, without a trailing slash: what a request's path follows.
+    base_path: String,
 }
 
 /// Why no answer could be judged.
@@ -97,11 +99,15 @@ impl Executor {
             .user_agent(concat!("csr-conformance/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let base_path = reqwest::Url::parse(&config.base_url)
+            .map(|b| b.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
         Ok(Executor {
             client,
             config,
             limits: Arc::new(Limits::unbounded()),
             sent: AtomicUsize::new(0),
+            base_path,
         })
     }
 
@@ -304,7 +310,7 @@ impl Executor {
         // The URL library resolves dot segments (`…/custom_csrs/.` goes out as
         // `…/custom_csrs/`): the exchange records the path that was really sent, so that the
         // checks judge, and the report shows, that request and not the one asked for.
-        let sent_path = path_as_sent(&self.config.base_url, &url, &request.path);
+        let sent_path = path_as_sent(&self.base_path, &url, &request.path);
         let mut builder = self.client.request(method, url);
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
@@ -439,15 +445,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// The path `url` really asks for, relative to `base_url`, when it differs from `asked`
-/// (dot segments resolved); `None` when it is the path asked for.
-fn path_as_sent(base_url: &str, url: &reqwest::Url, asked: &str) -> Option<String> {
-    let base_path = reqwest::Url::parse(base_url)
-        .map(|b| b.path().trim_end_matches('/').to_string())
-        .unwrap_or_default();
+/// The path `url` really asks for, relative to the base URL's path `base_path`, when it
+/// differs from `asked` (dot segments resolved); `None` when it is the path asked for.
+fn path_as_sent(base_path: &str, url: &reqwest::Url, asked: &str) -> Option<String> {
     let full = url.path();
     let relative = full
-        .strip_prefix(base_path.as_str())
+        .strip_prefix(base_path)
         .filter(|rest| rest.is_empty() || rest.starts_with('/'))
         .unwrap_or(full);
     let relative = if relative.is_empty() { "/" } else { relative };

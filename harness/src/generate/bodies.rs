@@ -482,10 +482,7 @@ fn open_body(mut body: Value, o: Open) -> CreateInput {
         }
         Open::NullOptional => body["organizational_unit"] = Value::Null,
         Open::SanInnerHyphen(lead) => {
-            let host = body["sans"][0]
-                .as_str()
-                .unwrap_or("a.com")
-                .trim_start_matches("*.");
+            let host = first_host(&body);
             let san = if lead {
                 format!("a.-b.{host}")
             } else {
@@ -494,10 +491,7 @@ fn open_body(mut body: Value, o: Open) -> CreateInput {
             body["sans"][0] = json!(san);
         }
         Open::SanUnderscore => {
-            let host = body["sans"][0]
-                .as_str()
-                .unwrap_or("a.com")
-                .trim_start_matches("*.");
+            let host = first_host(&body);
             body["sans"][0] = json!(format!("a_b.{host}"));
         }
         Open::KeyTypeCase(k) => body["key_type"] = json!(k),
@@ -507,6 +501,12 @@ fn open_body(mut body: Value, o: Open) -> CreateInput {
         what,
         body: CreateBody::Json(body),
     }
+}
+
+/// The first SAN of `body` without a wildcard prefix: a valid name to put a label in front of.
+fn first_host(body: &Value) -> String {
+    let san = body["sans"][0].as_str().unwrap_or("a.com");
+    san.trim_start_matches("*.").to_string()
 }
 
 /// Bodies where only "no 5xx and a valid envelope" may be asserted.
