@@ -23,6 +23,7 @@ pub use crate::limits::MAX_RETRY_AFTER;
 use crate::limits::{Limits, Throttle};
 use crate::model::{Body, Credentials, Exchange, HeaderValue, Request, Response};
 use crate::rate_headers::{self, Asked};
+use crate::traffic::{self, Traffic};
 
 /// Answers larger than this are cut off and reported as an error: a target that streams
 /// forever must not take the run's memory with it.
@@ -49,6 +50,8 @@ pub struct Executor {
     sent: AtomicUsize,
     /// The base URL's own path, without a trailing slash: what a request's path follows.
     base_path: String,
+    /// Who sees every completed exchange (drift notices, the HAR file).
+    traffic: Arc<Traffic>,
 }
 
 /// Why no answer could be judged.
@@ -108,6 +111,7 @@ impl Executor {
             limits: Arc::new(Limits::unbounded()),
             sent: AtomicUsize::new(0),
             base_path,
+            traffic: Arc::new(Traffic::default()),
         })
     }
 
@@ -119,6 +123,12 @@ impl Executor {
 
     pub fn limits(&self) -> &Arc<Limits> {
         &self.limits
+    }
+
+    /// The same executor, showing every completed exchange to `traffic`'s observers.
+    pub fn with_traffic(mut self, traffic: Arc<Traffic>) -> Executor {
+        self.traffic = traffic;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -139,6 +149,20 @@ impl Executor {
         self.send_noting(request, &mut Vec::new()).await
     }
 
+    /// [`Executor::send`] on behalf of `trial` (for requests sent from spawned tasks, where
+    /// the calling thread's trial is not known).
+    pub async fn send_for(
+        &self,
+        request: &Request,
+        trial: Option<Arc<str>>,
+    ) -> Result<Exchange, TransportError> {
+        if let Some(reason) = self.limits.refusal() {
+            return Err(TransportError::NotSent(request.line(), reason));
+        }
+        self.send_guarded(request, &mut Vec::new(), true, trial)
+            .await
+    }
+
     /// [`Executor::send`], noting in `waits` every wait for a 429's `Retry-After`.
     pub async fn send_noting(
         &self,
@@ -148,7 +172,8 @@ impl Executor {
         if let Some(reason) = self.limits.refusal() {
             return Err(TransportError::NotSent(request.line(), reason));
         }
-        self.send_guarded(request, waits, true).await
+        self.send_guarded(request, waits, true, traffic::current_trial())
+            .await
     }
 
     /// Sends even after the run was stopped or the target stopped answering: for the cleanup,
@@ -158,7 +183,8 @@ impl Executor {
         if let Some(reason) = self.limits.breaker.told_reason() {
             return Err(TransportError::NotSent(request.line(), reason));
         }
-        self.send_guarded(request, &mut Vec::new(), false).await
+        self.send_guarded(request, &mut Vec::new(), false, traffic::current_trial())
+            .await
     }
 
     /// How many times a 429 is waited for: none once the run is refusing to send.
@@ -175,6 +201,7 @@ impl Executor {
         request: &Request,
         waits: &mut Vec<String>,
         stoppable: bool,
+        trial: Option<Arc<str>>,
     ) -> Result<Exchange, TransportError> {
         let stop = async {
             if stoppable {
@@ -190,6 +217,7 @@ impl Executor {
                 r = self.send_admitted(request, stoppable) => r?,
                 reason = &mut stop => return Err(TransportError::NotSent(request.line(), reason)),
             };
+            self.traffic.observe(trial.as_deref(), &exchange);
             if exchange.response.status != 429 {
                 return Ok(exchange);
             }

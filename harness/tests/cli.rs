@@ -30,8 +30,21 @@ impl Ran {
         )
     }
 
-    fn last_stdout_line(&self) -> &str {
-        self.stdout.lines().last().unwrap_or_default()
+    /// The run's summary line (`N requests (G generated) in T s, seed S`), which the line
+    /// on documented rules follows.
+    fn summary_stdout_line(&self) -> &str {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        let at = lines
+            .iter()
+            .rposition(|l| l.contains(" requests (") && l.contains(", seed "))
+            .unwrap_or(lines.len().saturating_sub(1));
+        if let Some(next) = lines.get(at + 1) {
+            assert!(
+                next.ends_with(" documented rules verified"),
+                "the rules line follows the summary: {next:?}"
+            );
+        }
+        lines.get(at).copied().unwrap_or_default()
     }
 
     /// Whether stderr has exactly this line.
@@ -111,7 +124,7 @@ fn plain(args: &[&str]) -> Ran {
 /// seed S`.
 #[track_caller]
 fn assert_summary_last(ran: &Ran) {
-    let last = ran.last_stdout_line();
+    let last = ran.summary_stdout_line();
     let shape = last
         .strip_prefix("csr-conformance: ")
         .and_then(|l| l.split_once(" requests ("))

@@ -277,7 +277,11 @@ fn what_generated_cases_create_is_deleted_also_after_failures() {
 
 /// The last line of a run's output, which CI reads.
 fn summary_line(run: &Run) -> (u64, u64, f64, String) {
-    let line = run.stdout.lines().last().unwrap_or_default();
+    let line = run
+        .stdout
+        .lines()
+        .rfind(|l| l.contains(" requests ("))
+        .unwrap_or_default();
     let rest = line
         .strip_prefix("csr-conformance: ")
         .unwrap_or_else(|| panic!("summary line missing: {line:?}"));

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::cases::ScopeKind;
 use crate::model::{Exchange, Finding};
+use crate::rules;
 use crate::schemas::Schemas;
 
 /// The operations of the Custom CSR API.
@@ -116,12 +117,76 @@ pub fn csr_objects(ex: &Exchange) -> Vec<(String, Value)> {
     }
 }
 
-/// The PEM family on one exchange.
+/// The PEM family on one exchange; what it compared goes into the rules ledger.
 pub fn pem_family(ex: &Exchange) -> Vec<Finding> {
-    csr_objects(ex)
+    let mut out = Vec::new();
+    for (pointer, obj) in csr_objects(ex) {
+        let found = pem::check_custom_csr(&obj, &pointer);
+        record_pem(&obj, &found);
+        out.extend(found);
+    }
+    out
+}
+
+/// The envelope family on one exchange (`secrets`: the credential values it carried); what it
+/// compared goes into the rules ledger.
+pub fn envelope_family(ex: &Exchange, secrets: &[&str]) -> Vec<Finding> {
+    let found = envelope::check(ex, secrets);
+    let held = |prefix: &str| !found.iter().any(|f| f.rule.starts_with(prefix));
+    rules::exercised("envelope.content-type", held("envelope.content-type"));
+    if !secrets.is_empty() {
+        rules::exercised(
+            "envelope.no-credential-echo",
+            held("envelope.no-credential-echo"),
+        );
+    }
+    let shape_held = found
         .iter()
-        .flat_map(|(pointer, obj)| pem::check_custom_csr(obj, pointer))
-        .collect()
+        .all(|f| f.rule == "envelope.content-type" || f.rule == "envelope.no-credential-echo");
+    let shape = if (200..300).contains(&ex.response.status) {
+        "envelope.success"
+    } else {
+        "envelope.failure"
+    };
+    rules::exercised(shape, shape_held);
+    found
+}
+
+/// Records the PEM rules one CustomCsr was compared with: that its `csr` parses, and when it
+/// did, each agreement the object gave a field for.
+fn record_pem(obj: &Value, found: &[Finding]) {
+    if obj.get("csr").is_none() {
+        return;
+    }
+    let held = |rule: &str| !found.iter().any(|f| f.rule == rule);
+    let parsed = held(pem::RULE_PRESENT) && held(pem::RULE_BLOCK) && held(pem::RULE_DER);
+    rules::exercised("pem.parses", parsed);
+    if !parsed {
+        return;
+    }
+    rules::exercised("pem.signature", held(pem::signature::RULE_SIGNATURE));
+    let has = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
+    if has("common_name") {
+        rules::exercised("pem.common-name", held(pem::agreement::RULE_COMMON_NAME));
+    }
+    if [
+        "country",
+        "state",
+        "locality",
+        "organization",
+        "organizational_unit",
+    ]
+    .iter()
+    .any(|k| has(k))
+    {
+        rules::exercised("pem.subject", held(pem::agreement::RULE_SUBJECT));
+    }
+    if has("sans") {
+        rules::exercised("pem.sans", held(pem::agreement::RULE_SANS));
+    }
+    if has("key_type") {
+        rules::exercised("pem.key-type", held(pem::agreement::RULE_KEY_TYPE));
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cases::StatusSpec;
-use crate::checks::{self, Operation, envelope, expect, list};
+use crate::checks::{self, Operation, expect, list};
 use crate::model::{Credentials, Exchange, Finding};
 use crate::schemas::Schemas;
 
@@ -29,7 +29,7 @@ pub fn universal(
     if checks.contains(&Check::Envelope) {
         let secrets = ex.secrets_sent(creds);
         let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        out.extend(envelope::check(ex, &refs));
+        out.extend(checks::envelope_family(ex, &refs));
     }
     if checks.contains(&Check::Schema)
         && let Some(s) = schemas

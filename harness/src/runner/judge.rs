@@ -1,7 +1,7 @@
 //! Judges what one case run produced by one family of checks (the case's own expectations,
 //! envelope, schema, PEM). Never sends a request and never runs a case: it reads the record.
 
-use crate::checks::{self, envelope};
+use crate::checks;
 use crate::model::{CaseRun, Exchange, Finding, Verdict};
 use crate::session::Session;
 
@@ -56,7 +56,7 @@ pub fn judge(family: Family, run: &CaseRun, session: &Session) -> (Verdict, Vec<
             Family::Envelope => {
                 let secrets = ex.secrets_sent(&creds);
                 let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-                envelope::check(ex, &refs)
+                checks::envelope_family(ex, &refs)
             }
             Family::Schema => schemas
                 .map(|s| checks::schema_family(ex, s))

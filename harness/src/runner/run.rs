@@ -14,6 +14,7 @@ use crate::limits::{self, Limits, Stop};
 use crate::model::Outcome;
 use crate::partition;
 use crate::report::junit;
+use crate::rules;
 use crate::schemas::Schemas;
 use crate::session::{CaseRuns, Session, TargetSpec};
 
@@ -151,6 +152,9 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     // for must not fail the workspace's tests.
     let no_tests = cli.no_tests.unwrap_or(NoTests::default_for(mode));
 
+    // What the run verified of the documented contract.
+    let coverage = rules::Coverage::of(rules::ledger());
+
     // Under nextest every trial is its own process; its JUnit report is nextest's own.
     let under_nextest = std::env::var_os("NEXTEST_RUN_ID").is_some();
     if !cli.libtest.list && !cli.no_junit && !under_nextest {
@@ -159,6 +163,7 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             .clone()
             .unwrap_or_else(|| root.join("reports").join("junit.xml"));
         let mut header = run_info(&session, cli.run.partition).header();
+        header.properties.extend(coverage.properties());
         header
             .properties
             .extend(tally.properties(nothing.as_deref()));
@@ -192,6 +197,13 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     if !cli.libtest.list {
         let (sent, generated) = session.requests_sent();
         println!("{}", summary(sent, generated, started.elapsed(), seed));
+        // A rule that was never verified is named, never passed in silence.
+        println!("csr-conformance: {}", coverage.summary());
+        let unverified = coverage.unverified();
+        if !unverified.is_empty() {
+            let names: Vec<&str> = unverified.iter().map(|r| r.id).collect();
+            println!("csr-conformance: not verified: {}", names.join(", "));
+        }
     }
     if limits
         .stop

@@ -14,6 +14,7 @@ use crate::generate::driver;
 use crate::model::{Attempt, Outcome, Scope, Verdict};
 use crate::report::text;
 use crate::session::{CaseRuns, Session};
+use crate::traffic;
 
 use super::judge::{Family, judge};
 use super::recorder::Recorder;
@@ -41,8 +42,9 @@ pub fn property_trials(
                 (session.clone(), recorder.clone(), property.clone());
             let trial_name = name.clone();
             let trial = Trial::ignorable_test(name.clone(), move || {
-                let outcome =
-                    driver::run_property(&session, si, &property, &trial_name, run_started);
+                let outcome = traffic::in_trial(&trial_name, || {
+                    driver::run_property(&session, si, &property, &trial_name, run_started)
+                });
                 let result = match &outcome.verdict {
                     Verdict::Pass => Ok(Completion::Completed),
                     Verdict::Skipped(r) => Ok(Completion::ignored_with(r)),
@@ -154,13 +156,14 @@ pub fn build_trials(
                     let session = runs.session();
                     let started = Instant::now();
                     let base_url = || session.base_url().unwrap_or_default();
-                    let mut run = {
+                    let mut run = traffic::in_trial(&trial_name, || {
                         let _scope = session.hold_scope_for_case(si, ci);
                         runs.run(si, ci)
-                    };
+                    });
                     let mut earlier: Vec<Attempt> = Vec::new();
                     let outcome = loop {
-                        let (verdict, exchanges) = judge(family, &run, session);
+                        let (verdict, exchanges) =
+                            traffic::in_trial(&trial_name, || judge(family, &run, session));
                         let outcome = Outcome {
                             name: trial_name.clone(),
                             suite: suite.clone(),
@@ -187,10 +190,10 @@ pub fn build_trials(
                             summary: text::summary_line(&outcome),
                             details: text::failure_text(&outcome, &base_url()),
                         });
-                        run = {
+                        run = traffic::in_trial(&trial_name, || {
                             let _scope = session.hold_scope_for_case(si, ci);
                             runs.rerun(si, ci)
-                        };
+                        });
                     };
                     let result = match &outcome.verdict {
                         Verdict::Pass => Ok(Completion::Completed),

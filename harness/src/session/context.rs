@@ -11,6 +11,7 @@ use crate::holds::{ScopeHold, ScopeLock, Use};
 use crate::limits::Limits;
 use crate::model::{Exchange, Request};
 use crate::schemas::Schemas;
+use crate::traffic::{self, Traffic};
 
 use super::cleanup::Created;
 use super::live::{Live, judgeable};
@@ -27,6 +28,8 @@ pub struct Session {
     scope_locks: Vec<ScopeLock>,
     generated: AtomicUsize,
     limits: Arc<Limits>,
+    /// The observers of every exchange (drift notices, the HAR file).
+    traffic: Arc<Traffic>,
 }
 
 impl Session {
@@ -42,7 +45,13 @@ impl Session {
             scope_locks,
             generated: AtomicUsize::new(0),
             limits: Arc::new(Limits::unbounded()),
+            traffic: Arc::new(Traffic::default()),
         }
+    }
+
+    /// The run's observers of traffic: add them before the first request.
+    pub fn traffic(&self) -> &Arc<Traffic> {
+        &self.traffic
     }
 
     /// Holds scope `scope_idx` for `use_` until the hold is dropped, once no hold that use
@@ -111,13 +120,15 @@ impl Session {
             .live()
             .map_err(|e| TransportError::Other("a burst".into(), e))?;
         self.generated.fetch_add(requests.len(), Ordering::Relaxed);
+        let trial = traffic::current_trial();
         let results = live.rt.block_on(async {
             let handles: Vec<_> = requests
                 .iter()
                 .cloned()
                 .map(|r| {
                     let executor = live.executor.clone();
-                    tokio::spawn(async move { executor.send(&r).await })
+                    let trial = trial.clone();
+                    tokio::spawn(async move { executor.send_for(&r, trial).await })
                 })
                 .collect();
             let mut out = Vec::new();
@@ -151,7 +162,7 @@ impl Session {
     /// The target connection, started on first call.
     pub fn live(&self) -> Result<&Live, String> {
         self.live
-            .get_or_init(|| Live::connect(&self.settings, &self.limits))
+            .get_or_init(|| Live::connect(&self.settings, &self.limits, &self.traffic))
             .as_ref()
             .map_err(Clone::clone)
     }

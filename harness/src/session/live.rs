@@ -9,6 +9,7 @@ use tokio::runtime::Runtime;
 use crate::executor::{Executor, ExecutorConfig, TransportError};
 use crate::limits::Limits;
 use crate::model::{Credentials, Exchange};
+use crate::traffic::Traffic;
 
 use super::settings::{EMBEDDED_KEYS, EMBEDDED_PRELOAD, Settings, TargetSpec};
 
@@ -22,7 +23,11 @@ pub struct Live {
 
 impl Live {
     /// Connects to the target `settings` name, under `limits`.
-    pub fn connect(settings: &Settings, limits: &Arc<Limits>) -> Result<Live, String> {
+    pub fn connect(
+        settings: &Settings,
+        limits: &Arc<Limits>,
+        traffic: &Arc<Traffic>,
+    ) -> Result<Live, String> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -60,7 +65,8 @@ impl Live {
                 timeout: settings.timeout,
                 retries_on_429: 3,
             })?
-            .with_limits(limits.clone()),
+            .with_limits(limits.clone())
+            .with_traffic(traffic.clone()),
         );
         // Ctrl-C stops the run: what is in flight ends at once, the unfinished trials are
         // reported as errors, and the cleanup and the report follow as usual. A second

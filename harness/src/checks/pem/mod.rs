@@ -17,10 +17,10 @@
 //! * An empty JSON string equals an absent attribute: X.520 forbids empty attribute values, so
 //!   `""` can only mean "none".
 
-mod agreement;
+pub(crate) mod agreement;
 mod armour;
 mod key;
-mod signature;
+pub(crate) mod signature;
 mod text;
 
 #[cfg(test)]
