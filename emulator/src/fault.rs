@@ -34,10 +34,19 @@ pub enum Fault {
     DeleteIgnoresScope,
     /// `created_at` is an hour ahead.
     CreatedAtFuture,
+    /// `order=account_tag` is answered in the default order: one documented sort value
+    /// ignored.
+    IgnoreSortValue,
+    /// Credentials are compared carelessly: a token or API key that differs from the right
+    /// one by a character or two (its last character, its case, surrounding spaces) is
+    /// accepted.
+    LooseCredentials,
+    /// In the CSR only (the JSON keeps them), subject fields lose some kinds of character.
+    PemSubjectDropsChars,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 14] = [
         Fault::CommonNameLimitOffByOne,
         Fault::EscapeDnSpecials,
         Fault::TruncateSans,
@@ -49,6 +58,9 @@ impl Fault {
         Fault::CrashOnLargePerPage,
         Fault::DeleteIgnoresScope,
         Fault::CreatedAtFuture,
+        Fault::IgnoreSortValue,
+        Fault::LooseCredentials,
+        Fault::PemSubjectDropsChars,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +76,9 @@ impl Fault {
             Fault::CrashOnLargePerPage => "crash-on-large-per-page",
             Fault::DeleteIgnoresScope => "delete-ignores-scope",
             Fault::CreatedAtFuture => "created-at-future",
+            Fault::IgnoreSortValue => "ignore-sort-value",
+            Fault::LooseCredentials => "loose-credentials",
+            Fault::PemSubjectDropsChars => "pem-subject-drops-chars",
         }
     }
 }

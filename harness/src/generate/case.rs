@@ -184,15 +184,49 @@ fn quote(text: String) -> String {
     }
 }
 
-/// Runs `cases` cases of `strategy` through `case`, shrinking the first failure within the
+/// Runs the `fixed` inputs (the deterministic coverage of the documented contract), then
+/// `cases` cases of `strategy` through `case`, shrinking the first failure within the
 /// property's bounds.
 pub fn run_cases<T: Clone + Debug>(
     ctx: &Ctx,
     trial: &str,
     cases: u32,
+    fixed: Vec<T>,
     strategy: BoxedStrategy<T>,
     case: impl Fn(&Ctx, &T) -> CaseResult,
 ) -> Ran {
+    let n_fixed = fixed.len();
+    for (i, input) in fixed.into_iter().enumerate() {
+        let r = {
+            let _hold = ctx.hold();
+            case(ctx, &input)
+        };
+        if let Some(e) = r.error {
+            return Ran {
+                verdict: Verdict::Error(e),
+                exchanges: r.exchanges,
+                notes: Vec::new(),
+            };
+        }
+        if !r.findings.is_empty() {
+            let text = format!("{input:?}");
+            return Ran {
+                verdict: Verdict::Failure(r.findings),
+                exchanges: r.exchanges,
+                notes: vec![
+                    ("minimal input".into(), quote(text.clone())),
+                    ("original input".into(), quote(text)),
+                    (
+                        "cases".into(),
+                        format!(
+                            "failed at fixed case {} of {n_fixed} (the deterministic coverage of the contract)",
+                            i + 1
+                        ),
+                    ),
+                ],
+            };
+        }
+    }
     let mut runner = TestRunner::new(Config {
         cases,
         rng_seed: RngSeed::Fixed(trial_seed(ctx.session.settings.seed, trial)),
@@ -238,7 +272,14 @@ pub fn run_cases<T: Clone + Debug>(
     let mut notes = Vec::new();
     match result {
         Ok(()) => {
-            notes.push(("cases".into(), format!("{} passed", calls.get())));
+            notes.push((
+                "cases".into(),
+                if n_fixed > 0 {
+                    format!("{n_fixed} fixed and {} generated passed", calls.get())
+                } else {
+                    format!("{} passed", calls.get())
+                },
+            ));
             Ran {
                 verdict: Verdict::Pass,
                 exchanges: Vec::new(),

@@ -143,7 +143,7 @@ pub fn sequences(steps: usize, volume: usize, burst: usize) -> BoxedStrategy<Seq
 pub fn run(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
     let p = ctx.property;
     let strategy = sequences(p.steps as usize, p.volume as usize, p.burst as usize);
-    run_cases(ctx, trial, cases, strategy, |ctx, seq| {
+    run_cases(ctx, trial, cases, Vec::new(), strategy, |ctx, seq| {
         let mut m = Machine::new(ctx);
         m.play(seq);
         m.r

@@ -236,9 +236,14 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
         }
         return ran;
     }
-    let ran = run_cases(ctx, trial, cases, super::lists::inputs(), |ctx, input| {
-        list_case(ctx, input, &own)
-    });
+    let ran = run_cases(
+        ctx,
+        trial,
+        cases,
+        Vec::new(),
+        super::lists::inputs(),
+        |ctx, input| list_case(ctx, input, &own),
+    );
     let _hold = ctx.hold();
     for (id, _) in &own {
         let mut r = CaseResult::default();
