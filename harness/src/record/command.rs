@@ -255,7 +255,14 @@ pub fn import_har(args: &[OsString]) -> ExitCode {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let groups = group_by_object(clean, &file_name);
+    // A csr-conformance run's pages are its trials, which run at once: a list one trial sent
+    // while another created and deleted an object may show it or not, so cases stay within
+    // a page. A browser's pages are navigations of one person's work, and do not split it.
+    let pages = match imported.creator.as_deref() {
+        Some("csr-conformance") => imported.pages.clone(),
+        _ => Vec::new(),
+    };
+    let groups = group_by_object(clean, &pages, &file_name);
     let mut builder = FileBuilder::new(
         &suite,
         vec![
@@ -298,20 +305,22 @@ pub fn import_har(args: &[OsString]) -> ExitCode {
 }
 
 /// One case per object: a create starts one, and every later exchange that names an object it
-/// created, or lists it, joins it; any other exchange is a case of its own.
-fn group_by_object(clean: Vec<Clean>, file_name: &str) -> Vec<Group> {
+/// created, or lists it, joins it; any other exchange is a case of its own. When `pages` gives
+/// each exchange's page, a list joins only a case of its own page (a request naming the id
+/// needs the create's answer first; a list of another page may have been sent at any time).
+fn group_by_object(clean: Vec<Clean>, pages: &[Option<String>], file_name: &str) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut owner: HashMap<String, usize> = HashMap::new();
+    let mut owner: HashMap<String, (usize, Option<&str>)> = HashMap::new();
     let mut numbers: HashMap<&'static str, usize> = HashMap::new();
-    for ex in clean {
+    for (i, ex) in clean.into_iter().enumerate() {
+        let page = pages.get(i).and_then(Option::as_deref);
         let Some(scope) = scope_of(&ex.path) else {
             continue;
         };
         let op = classify(&ex.method, &ex.path).map(|(op, _)| op);
         // The object a request names, or those a list answer shows.
-        let mut named: Vec<String> = super::generalize::id_segment(&ex.path)
-            .into_iter()
-            .collect();
+        let in_path = super::generalize::id_segment(&ex.path);
+        let mut named: Vec<String> = in_path.iter().cloned().collect();
         if op == Some(Operation::List)
             && let Some(items) = ex
                 .response
@@ -320,8 +329,12 @@ fn group_by_object(clean: Vec<Clean>, file_name: &str) -> Vec<Group> {
         {
             named.extend(items.iter().filter_map(id_of));
         }
-        let at = match named.iter().find_map(|id| owner.get(id)) {
-            Some(&i) => i,
+        let joins = |id: &String| {
+            let &(at, created_on) = owner.get(id)?;
+            (in_path.as_ref() == Some(id) || pages.is_empty() || created_on == page).then_some(at)
+        };
+        let at = match named.iter().find_map(joins) {
+            Some(i) => i,
             None => {
                 let word = match op {
                     Some(Operation::List) => "list",
@@ -346,7 +359,7 @@ fn group_by_object(clean: Vec<Clean>, file_name: &str) -> Vec<Group> {
             && (200..300).contains(&ex.status)
             && let Some(id) = ex.response.as_ref().and_then(|r| id_of(r.get("result")?))
         {
-            owner.insert(id, at);
+            owner.insert(id, (at, page));
         }
         groups[at].exchanges.push(ex);
     }

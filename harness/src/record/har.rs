@@ -60,6 +60,8 @@ pub struct Imported {
     pub creator: Option<String>,
     /// Bodies that could not be read (an unknown compression), by entry.
     pub notes: Vec<String>,
+    /// Each exchange's page (`pageref`), when the entry names one.
+    pub pages: Vec<Option<String>>,
 }
 
 impl Imported {
@@ -144,6 +146,13 @@ pub fn parse(bytes: &[u8]) -> Result<Imported, HarError> {
             skip("CORS preflight");
             continue;
         }
+        let withheld = |v: Option<&Value>| {
+            v.and_then(|v| v.get("text")).and_then(Value::as_str) == Some(super::har_out::WITHHELD)
+        };
+        if withheld(request.get("postData")) || withheld(response.get("content")) {
+            skip("bodies withheld by csr-conformance's credential scan");
+            continue;
+        }
         let status = response.get("status").and_then(Value::as_u64).unwrap_or(0);
         let Ok(status) = u16::try_from(status) else {
             skip("no answer (failed or blocked)");
@@ -170,6 +179,12 @@ pub fn parse(bytes: &[u8]) -> Result<Imported, HarError> {
                 None
             }
         };
+        imported.pages.push(
+            entry
+                .get("pageref")
+                .and_then(Value::as_str)
+                .map(String::from),
+        );
         imported.exchanges.push(RawExchange {
             method,
             path,

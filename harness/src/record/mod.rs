@@ -7,6 +7,8 @@ pub mod command;
 pub mod from_run;
 pub mod generalize;
 pub mod har;
+pub mod har_out;
+pub mod readable;
 pub mod redact;
 pub mod replay;
 pub mod scan;

@@ -112,6 +112,10 @@ impl Secrets {
     /// not credentials anyone uses.
     pub fn add(&mut self, what: &str, value: &str) {
         let value = value.trim();
+        // A value a HAR export already redacted is no credential to learn.
+        if value == REDACTED || value == REDACTED_EMAIL {
+            return;
+        }
         if value.chars().count() >= 4 && !self.values.iter().any(|(_, v)| v == value) {
             self.values.push((what.to_string(), value.to_string()));
             self.values.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
@@ -176,7 +180,8 @@ impl Secrets {
         })
     }
 
-    fn scrub_text(&self, text: &str) -> String {
+    /// `text` with every configured credential (in any spelling) and email address replaced.
+    pub(crate) fn scrub_text(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (_, spellings) in self.spellings() {
             for s in spellings {
@@ -201,7 +206,8 @@ impl Secrets {
         }
     }
 
-    fn scrub_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+    /// [`Secrets::scrub_text`] for bytes that may not be UTF-8.
+    pub(crate) fn scrub_bytes(&self, bytes: &[u8]) -> Vec<u8> {
         match std::str::from_utf8(bytes) {
             Ok(text) => self.scrub_text(text).into_bytes(),
             Err(_) => {
@@ -244,7 +250,7 @@ pub fn scrub(raw: &RawExchange, secrets: &Secrets) -> Clean {
             ("authorization", RawHeader::Text(v)) => auth.bearer = Some(well_formed_bearer(v)),
             ("x-auth-email", RawHeader::Configured(_)) => auth.email = Some(true),
             ("x-auth-email", RawHeader::Text(v)) => {
-                auth.email = Some(v.contains('@') && holds_email(v))
+                auth.email = Some(v == REDACTED_EMAIL || (v.contains('@') && holds_email(v)))
             }
             ("x-auth-key", _) => auth.key = true,
             _ => {}
@@ -281,15 +287,17 @@ pub fn scrub(raw: &RawExchange, secrets: &Secrets) -> Clean {
     }
 }
 
-/// `Bearer <token>`, the token of characters a token can hold.
+/// `Bearer <token>`, the token of characters a token can hold (or redacted by a HAR export,
+/// which writes a well-formed bearer as `Bearer [REDACTED]`).
 fn well_formed_bearer(value: &str) -> bool {
     let Some(token) = value.strip_prefix("Bearer ") else {
         return false;
     };
-    !token.is_empty()
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+    token == REDACTED
+        || !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
 }
 
 #[cfg(test)]

@@ -45,6 +45,10 @@ pub struct Cli {
     /// Write no JUnit report
     #[arg(long, conflicts_with = "junit")]
     pub no_junit: bool,
+    /// Also write every exchange of the run as a HAR 1.2 file (redacted as recordings are),
+    /// for browser devtools, Charles, Insomnia, mitmproxy, and `import-har`
+    #[arg(long, value_name = "PATH")]
+    pub har: Option<PathBuf>,
     /// Directory of case files [default: ./cases, else the project's]
     #[arg(long = "cases-dir", value_name = "DIR")]
     pub cases_dir: Option<PathBuf>,

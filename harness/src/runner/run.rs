@@ -13,6 +13,7 @@ use crate::generate::declare;
 use crate::limits::{self, Limits, Stop};
 use crate::model::Outcome;
 use crate::partition;
+use crate::record::har_out;
 use crate::report::junit;
 use crate::rules;
 use crate::schemas::Schemas;
@@ -105,6 +106,22 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         cli.run.partition,
         after.is_some(),
     ));
+    // `--har`: every exchange from here on, the cleanup's too, streamed to the file's
+    // temporary beside it.
+    let har = match cli.har.as_deref().filter(|_| !cli.libtest.list) {
+        Some(path) => match har_out::HarWriter::create(path, har_target(&session)) {
+            Ok(w) => {
+                let w = Arc::new(w);
+                session.traffic().add(w.clone());
+                Some(w)
+            }
+            Err(e) => {
+                eprintln!("csr-conformance: --har: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let runs = Arc::new(CaseRuns::new(session.clone()));
     let cases = build_trials(&runs, &recorder, &load_errors, cli.run.retries);
     // Generated trials first, heaviest first: the longest then overlap everything else instead
@@ -125,6 +142,16 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     for p in &cleanup_problems {
         eprintln!("csr-conformance: cleanup: {p}");
     }
+    let har_ok = har.is_none_or(|w| match w.finish() {
+        Ok(written) => {
+            eprintln!("csr-conformance: {written}");
+            true
+        }
+        Err(e) => {
+            eprintln!("csr-conformance: --har: {e}");
+            false
+        }
+    });
     let flaky = recorder.flaky();
     if !flaky.is_empty() {
         eprintln!(
@@ -212,7 +239,7 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     {
         return ExitCode::from(130);
     }
-    if conclusion.has_failed() || !cleanup_problems.is_empty() || !after_ok {
+    if conclusion.has_failed() || !cleanup_problems.is_empty() || !after_ok || !har_ok {
         match mode {
             Mode::Binary => ExitCode::from(1),
             Mode::TestTarget => conclusion.exit_code(),
@@ -222,4 +249,18 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The target a HAR file names and the credentials it scrubs, once the run has connected.
+fn har_target(session: &Arc<Session>) -> har_out::Target {
+    // Weak: the session holds the writer among its observers.
+    let session = Arc::downgrade(session);
+    Box::new(move || {
+        let session = session.upgrade()?;
+        let live = session.live_if_started()?;
+        Some((
+            live.executor.base_url().to_string(),
+            live.executor.credentials().clone(),
+        ))
+    })
 }

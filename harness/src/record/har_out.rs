@@ -1,0 +1,642 @@
+//! `--har PATH`: every exchange of a run as a HAR 1.2 file, for a browser's devtools, Charles,
+//! Insomnia or mitmproxy, and for `import-har` ([`super::har`]) to read back as cases.
+//!
+//! A [`HarWriter`] is a [`traffic::Observer`](crate::traffic::Observer): it sees each exchange
+//! once, as the executor completes it, redacts it and streams it as one line of JSON to a
+//! temporary file beside `PATH`. Memory holds only the pages (one per trial, and one for the
+//! requests sent outside any trial: the cleanup) and 24 bytes per entry (when it was sent, and
+//! where its line is), so a run of 100 000 requests holds about 2.4 MB whatever its bodies. At
+//! the end [`HarWriter::finish`] writes the log's head, the pages, and the entries in the order
+//! they were sent (exchanges finish out of order: a long answer ends after a later short one,
+//! and `import-har` reads the file in order), and renames the whole into place.
+//!
+//! Redaction is the recordings' ([`super::redact`]): configured credentials and email addresses
+//! are replaced wherever they appear (URL, headers, bodies both ways); a credential header's
+//! value never appears, and keeps only the shape `import-har` replays (`Bearer [REDACTED]`
+//! for a well-formed bearer, `[REDACTED-EMAIL]` for an address); cookies are redacted. Each
+//! entry then passes the held-back scan ([`super::readable`]) before it is written: an entry
+//! the scan finds something in loses its bodies ([`WITHHELD`]), and is left out if that is not
+//! enough (a generated id in the URL shaped like a token). Both are rare, counted and named by
+//! trial on the run's closing lines.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use base64::Engine as _;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::readable::scan_readable;
+use super::redact::{REDACTED, REDACTED_EMAIL, RawHeader, Secrets, holds_email};
+use crate::model::{Body, Credentials, Exchange, HeaderValue};
+use crate::traffic::Observer;
+
+/// The page of the exchanges sent outside any trial: deleting what the run created.
+pub const CLEANUP_PAGE: &str = "cleanup";
+
+/// What an entry's bodies become when the held-back scan flags them; `import-har` leaves such
+/// entries out, since what they sent and answered is gone.
+pub const WITHHELD: &str = "[withheld: the credential scan flagged this body]";
+
+/// What the writer learns on the first exchange: the target's base URL and the credentials
+/// the run sends (the embedded emulator's are made when it starts).
+pub type Target = Box<dyn Fn() -> Option<(String, Credentials)> + Send + Sync>;
+
+/// A run's HAR file in the making.
+pub struct HarWriter {
+    path: PathBuf,
+    entries_path: PathBuf,
+    target: Target,
+    known: OnceLock<(String, Secrets)>,
+    state: Mutex<State>,
+}
+
+struct State {
+    entries: BufWriter<File>,
+    /// Bytes written to `entries` so far.
+    offset: u64,
+    /// Each entry: when it was sent, and where its line is in `entries`.
+    index: Vec<(Instant, u64, u32)>,
+    written: usize,
+    /// Entries whose bodies the scan withheld, and entries it left out.
+    withheld: usize,
+    left_out: usize,
+    /// The first few entries the scan withheld or left out: trial, and what it found.
+    flagged: Vec<String>,
+    pages: Vec<Page>,
+    page_of: HashMap<Arc<str>, usize>,
+    error: Option<String>,
+}
+
+/// What a finished file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub path: PathBuf,
+    pub entries: usize,
+    pub pages: usize,
+    pub withheld: usize,
+    pub left_out: usize,
+    /// The first few of those: trial, and what the scan found (named, never quoted).
+    pub flagged: Vec<String>,
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "HAR file written to {} ({} entries on {} pages)",
+            self.path.display(),
+            self.entries,
+            self.pages
+        )?;
+        if self.withheld > 0 {
+            write!(
+                f,
+                "; {} entries without their bodies, which the credential scan flagged",
+                self.withheld
+            )?;
+        }
+        if self.left_out > 0 {
+            write!(
+                f,
+                "; {} entries left out, which the credential scan flagged",
+                self.left_out
+            )?;
+        }
+        if !self.flagged.is_empty() {
+            write!(f, " ({})", self.flagged.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+impl HarWriter {
+    /// Starts a HAR file at `path`: its directory is made and its temporary entries file
+    /// opened now, so a path that cannot be written fails before any trial runs.
+    pub fn create(path: &Path, target: Target) -> Result<HarWriter, String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let entries_path = sibling(path, "entries.part");
+        let file = File::create(&entries_path)
+            .map_err(|e| format!("cannot write {}: {e}", entries_path.display()))?;
+        Ok(HarWriter {
+            path: path.to_path_buf(),
+            entries_path,
+            target,
+            known: OnceLock::new(),
+            state: Mutex::new(State {
+                entries: BufWriter::new(file),
+                offset: 0,
+                index: Vec::new(),
+                written: 0,
+                withheld: 0,
+                left_out: 0,
+                flagged: Vec::new(),
+                pages: Vec::new(),
+                page_of: HashMap::new(),
+                error: None,
+            }),
+        })
+    }
+
+    /// Writes the file whole (a temporary file renamed into place) and removes the entries
+    /// file. Call once, after the last request of the run (the cleanup).
+    pub fn finish(&self) -> Result<Written, String> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let result = self.assemble(&mut state);
+        let _ = std::fs::remove_file(&self.entries_path);
+        result
+    }
+
+    fn assemble(&self, state: &mut State) -> Result<Written, String> {
+        if let Some(e) = state.error.take() {
+            return Err(e);
+        }
+        let fail = |e: std::io::Error| format!("cannot write {}: {e}", self.path.display());
+        state.entries.flush().map_err(fail)?;
+        let part = sibling(&self.path, "part");
+        let mut out = BufWriter::new(File::create(&part).map_err(fail)?);
+        let head = serde_json::json!({
+            "version": "1.2",
+            "creator": {"name": "csr-conformance", "version": env!("CARGO_PKG_VERSION")},
+            "pages": state.pages,
+        });
+        // The log's head, then the entries as streamed: `{"version": …, "entries": [ … ]}`.
+        let head = serde_json::to_string(&head).map_err(|e| e.to_string())?;
+        let head = head.strip_suffix('}').unwrap_or(&head);
+        write!(out, "{{\"log\":{head},\"entries\":[").map_err(fail)?;
+        let mut entries = File::open(&self.entries_path).map_err(fail)?;
+        // In the order sent; the sort is stable, so a trial's own order stands.
+        state.index.sort_by_key(|(sent, _, _)| *sent);
+        let mut line = Vec::new();
+        for (i, (_, at, len)) in state.index.iter().enumerate() {
+            line.resize(*len as usize, 0);
+            entries.seek(SeekFrom::Start(*at)).map_err(fail)?;
+            entries.read_exact(&mut line).map_err(fail)?;
+            out.write_all(if i == 0 { b"\n" } else { b",\n" })
+                .map_err(fail)?;
+            out.write_all(&line).map_err(fail)?;
+        }
+        out.write_all(b"\n]}}\n").map_err(fail)?;
+        out.into_inner()
+            .map_err(|e| fail(e.into_error()))?
+            .sync_all()
+            .map_err(fail)?;
+        std::fs::rename(&part, &self.path).map_err(fail)?;
+        Ok(Written {
+            path: self.path.clone(),
+            entries: state.written,
+            pages: state.pages.len(),
+            withheld: state.withheld,
+            left_out: state.left_out,
+            flagged: state.flagged.clone(),
+        })
+    }
+
+    /// The base URL and the secrets to scrub, once known.
+    fn known(&self) -> Option<&(String, Secrets)> {
+        if let Some(k) = self.known.get() {
+            return Some(k);
+        }
+        let (base, creds) = (self.target)()?;
+        Some(
+            self.known
+                .get_or_init(|| (base, Secrets::from_credentials(&creds))),
+        )
+    }
+}
+
+impl Observer for HarWriter {
+    fn exchange(&self, trial: Option<&str>, ex: &Exchange) {
+        let Some((base, secrets)) = self.known() else {
+            return;
+        };
+        let page = trial.unwrap_or(CLEANUP_PAGE);
+        let sent = Instant::now()
+            .checked_sub(ex.elapsed)
+            .unwrap_or_else(Instant::now);
+        let started = started_at(ex);
+        // A wrong credential a trial sent on purpose is scrubbed wherever it comes back too.
+        let learned;
+        let secrets = if ex
+            .request
+            .headers
+            .iter()
+            .any(|(n, v)| is_credential_header(n) && matches!(v, HeaderValue::Literal(_)))
+        {
+            let mut s = secrets.clone();
+            s.learn_from_headers(&literal_headers(ex));
+            learned = s;
+            &learned
+        } else {
+            secrets
+        };
+        let mut entry = entry(base, page, started.clone(), ex, secrets);
+        let mut line = serde_json::to_string(&entry).unwrap_or_default();
+        let mut found = scan_readable(&line, secrets);
+        let withheld = !found.is_empty();
+        if withheld {
+            let what: Vec<String> = found.iter().map(|l| l.what.clone()).collect();
+            entry.withhold_bodies();
+            line = serde_json::to_string(&entry).unwrap_or_default();
+            found = scan_readable(&line, secrets);
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if state.flagged.len() < 5 {
+                state.flagged.push(format!("{page}: {}", what.join(", ")));
+            }
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !found.is_empty() {
+            state.left_out += 1;
+            return;
+        }
+        state.withheld += usize::from(withheld);
+        let at = match state.page_of.get(page) {
+            Some(&i) => i,
+            None => {
+                let i = state.pages.len();
+                state.pages.push(Page::new(page, &started));
+                state.page_of.insert(Arc::from(page), i);
+                i
+            }
+        };
+        // Exchanges finish out of order: a page starts with its earliest request.
+        if started < state.pages[at].started_date_time {
+            state.pages[at].started_date_time = started.clone();
+        }
+        if state.error.is_some() {
+            return;
+        }
+        let (at, len) = (state.offset, line.len());
+        match writeln!(state.entries, "{line}") {
+            Ok(()) => {
+                state.offset += len as u64 + 1;
+                state.index.push((sent, at, len as u32));
+                state.written += 1;
+            }
+            Err(e) => {
+                state.error = Some(format!("cannot write {}: {e}", self.entries_path.display()))
+            }
+        }
+    }
+}
+
+/// `path` with `.suffix` added to its name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    path.with_file_name(name)
+}
+
+/// When the request went out: now, less what the exchange took; UTC to the millisecond, in
+/// one fixed width so that the texts compare as the times do.
+fn started_at(ex: &Exchange) -> String {
+    let at = OffsetDateTime::now_utc() - ex.elapsed;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+fn is_credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || n.starts_with("x-auth-")
+}
+
+/// The literal header values of a request, as the redaction learns credentials from them.
+fn literal_headers(ex: &Exchange) -> Vec<(String, RawHeader)> {
+    ex.request
+        .headers
+        .iter()
+        .filter_map(|(n, v)| match v {
+            HeaderValue::Literal(t) => Some((n.clone(), RawHeader::Text(t.clone()))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a credential header shows: never its value, only the shape a replay needs.
+fn credential_placeholder(name: &str, value: &HeaderValue) -> String {
+    let n = name.to_ascii_lowercase();
+    let literal = match value {
+        HeaderValue::Literal(t) => Some(t.as_str()),
+        _ => None,
+    };
+    match n.as_str() {
+        "authorization" | "proxy-authorization" => {
+            let bearer = match (literal, value) {
+                (Some(t), _) => t.strip_prefix("Bearer ").is_some_and(|token| {
+                    !token.is_empty()
+                        && token
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+                }),
+                (None, HeaderValue::Secret { prefix, .. }) => prefix == "Bearer ",
+                // Any other kind of secret: its shape is unknown here, so none is claimed.
+                (None, _) => false,
+            };
+            if bearer {
+                format!("Bearer {REDACTED}")
+            } else {
+                REDACTED.into()
+            }
+        }
+        "x-auth-email" => {
+            let email = match (literal, value) {
+                (Some(t), _) => t.contains('@') && holds_email(t),
+                (None, HeaderValue::Secret { secret, .. }) => {
+                    *secret == crate::model::SecretRef::Email
+                }
+                (None, _) => false,
+            };
+            if email {
+                REDACTED_EMAIL.into()
+            } else {
+                REDACTED.into()
+            }
+        }
+        _ => REDACTED.into(),
+    }
+}
+
+fn entry(base: &str, page: &str, started: String, ex: &Exchange, secrets: &Secrets) -> Entry {
+    let req = &ex.request;
+    let path = secrets.scrub_text(&req.path);
+    let query: Vec<NameValue> = req
+        .query
+        .iter()
+        .map(|(k, v)| NameValue::new(secrets.scrub_text(k), secrets.scrub_text(v)))
+        .collect();
+    let mut url = format!("{}{path}", base.trim_end_matches('/'));
+    if !query.is_empty() {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        for q in &query {
+            pairs.append_pair(&q.name, &q.value);
+        }
+        url.push('?');
+        url.push_str(&pairs.finish());
+    }
+    let mut headers: Vec<NameValue> = req
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let shown = match value {
+                HeaderValue::Literal(t) if !is_credential_header(name) => secrets.scrub_text(t),
+                _ => credential_placeholder(name, value),
+            };
+            NameValue::new(name.clone(), shown)
+        })
+        .collect();
+    let (mime, sent) = match &req.body {
+        None => (None, None),
+        Some(Body::Json(v)) => (
+            Some("application/json".to_string()),
+            Some(serde_json::to_vec(v).unwrap_or_default()),
+        ),
+        Some(Body::Raw {
+            content_type,
+            bytes,
+        }) => (content_type.clone(), Some(bytes.clone())),
+    };
+    if let Some(m) = &mime
+        && !headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(NameValue::new("content-type".into(), m.clone()));
+    }
+    let post_data = sent.map(|bytes| {
+        let (text, encoding) = as_text(secrets.scrub_bytes(&bytes));
+        PostData {
+            mime_type: mime.clone().unwrap_or_default(),
+            text,
+            encoding,
+        }
+    });
+    let resp = &ex.response;
+    let response_headers: Vec<NameValue> = resp
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            let shown = if is_credential_header(n) {
+                REDACTED.to_string()
+            } else {
+                secrets.scrub_text(v)
+            };
+            NameValue::new(n.clone(), shown)
+        })
+        .collect();
+    let body = secrets.scrub_bytes(&resp.body);
+    let size = body.len();
+    let (text, encoding) = as_text(body);
+    let ms = ex.elapsed.as_secs_f64() * 1000.0;
+    let ms = (ms * 1000.0).round() / 1000.0;
+    Entry {
+        pageref: page.to_string(),
+        started_date_time: started,
+        time: ms,
+        request: HarRequest {
+            method: req.method.clone(),
+            url,
+            http_version: "HTTP/1.1",
+            cookies: [],
+            headers,
+            query_string: query,
+            body_size: post_data.as_ref().map_or(0, |p| p.text.len() as i64),
+            post_data,
+            headers_size: -1,
+        },
+        response: HarResponse {
+            status: resp.status,
+            status_text: reqwest::StatusCode::from_u16(resp.status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+                .to_string(),
+            http_version: "HTTP/1.1",
+            cookies: [],
+            content: Content {
+                size,
+                mime_type: resp.header("content-type").unwrap_or("").to_string(),
+                text,
+                encoding,
+            },
+            headers: response_headers,
+            redirect_url: resp.header("location").unwrap_or("").to_string(),
+            headers_size: -1,
+            body_size: size as i64,
+        },
+        cache: Empty {},
+        timings: Timings {
+            blocked: -1.0,
+            dns: -1.0,
+            connect: -1.0,
+            ssl: -1.0,
+            send: 0.0,
+            wait: ms,
+            receive: 0.0,
+        },
+    }
+}
+
+/// UTF-8 as text, anything else as base64.
+fn as_text(bytes: Vec<u8>) -> (String, Option<&'static str>) {
+    match String::from_utf8(bytes) {
+        Ok(t) => (t, None),
+        Err(e) => (
+            base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+            Some("base64"),
+        ),
+    }
+}
+
+// The HAR 1.2 shapes this writer fills (http://www.softwareishard.com/blog/har-12-spec/).
+// `import-har` reads any tool's HAR loosely, as JSON; these are only what is written.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    started_date_time: String,
+    id: String,
+    title: String,
+    page_timings: PageTimings,
+}
+
+impl Page {
+    fn new(name: &str, started: &str) -> Page {
+        Page {
+            started_date_time: started.to_string(),
+            id: name.to_string(),
+            title: if name == CLEANUP_PAGE {
+                "cleanup: the requests sent after the trials, deleting what the run created".into()
+            } else {
+                name.to_string()
+            },
+            page_timings: PageTimings {
+                on_content_load: -1.0,
+                on_load: -1.0,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageTimings {
+    on_content_load: f64,
+    on_load: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    pageref: String,
+    started_date_time: String,
+    time: f64,
+    request: HarRequest,
+    response: HarResponse,
+    cache: Empty,
+    timings: Timings,
+}
+
+impl Entry {
+    fn withhold_bodies(&mut self) {
+        if let Some(p) = &mut self.request.post_data {
+            p.text = WITHHELD.into();
+            p.encoding = None;
+        }
+        self.response.content.text = WITHHELD.into();
+        self.response.content.encoding = None;
+    }
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HarRequest {
+    method: String,
+    url: String,
+    http_version: &'static str,
+    cookies: [Empty; 0],
+    headers: Vec<NameValue>,
+    query_string: Vec<NameValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    post_data: Option<PostData>,
+    headers_size: i64,
+    body_size: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HarResponse {
+    status: u16,
+    status_text: String,
+    http_version: &'static str,
+    cookies: [Empty; 0],
+    headers: Vec<NameValue>,
+    content: Content,
+    #[serde(rename = "redirectURL")]
+    redirect_url: String,
+    headers_size: i64,
+    body_size: i64,
+}
+
+#[derive(Serialize)]
+struct NameValue {
+    name: String,
+    value: String,
+}
+
+impl NameValue {
+    fn new(name: String, value: String) -> NameValue {
+        NameValue { name, value }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PostData {
+    mime_type: String,
+    text: String,
+    /// Not in HAR 1.2's postData, but read by `import-har` and by tools that write it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Content {
+    size: usize,
+    mime_type: String,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Timings {
+    blocked: f64,
+    dns: f64,
+    connect: f64,
+    ssl: f64,
+    send: f64,
+    wait: f64,
+    receive: f64,
+}
