@@ -640,3 +640,257 @@ struct Timings {
     wait: f64,
     receive: f64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Request, Response, SecretRef};
+    use serde_json::{Value, json};
+    use std::time::Duration;
+
+    const TOKEN: &str = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
+    const WRONG: &str = "wrongwrongwrongwrongwrongwrong12";
+    const EMAIL: &str = "ops@corp.example";
+
+    fn creds() -> Credentials {
+        Credentials {
+            token: Some(TOKEN.into()),
+            email: Some(EMAIL.into()),
+            api_key: Some("144c9defac04969c7bfad8efaa8ea194".into()),
+        }
+    }
+
+    fn exchange(headers: Vec<(&str, HeaderValue)>, body: Option<Body>, answer: &[u8]) -> Exchange {
+        let mut request = Request::new("POST", "/zones/z/custom_csrs");
+        request.query = vec![("who".into(), EMAIL.into()), ("page".into(), "2".into())];
+        request.headers = headers.into_iter().map(|(n, v)| (n.into(), v)).collect();
+        request.body = body;
+        Exchange {
+            request,
+            response: Response::new(
+                400,
+                vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("set-cookie".into(), "__cflb=abcdefgh12345678".into()),
+                ],
+                answer.to_vec(),
+            ),
+            elapsed: Duration::from_millis(12),
+        }
+    }
+
+    fn written(exchanges: &[(Option<&str>, Exchange)]) -> (Written, String) {
+        let dir = std::env::temp_dir().join(format!("csr-har-out-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("deeper/run.har");
+        let writer = HarWriter::create(
+            &path,
+            Box::new(|| Some(("http://127.0.0.1:9/client/v4".into(), creds()))),
+        )
+        .unwrap();
+        for (trial, ex) in exchanges {
+            writer.exchange(*trial, ex);
+        }
+        let written = writer.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "only the HAR file is left: {left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        (written, text)
+    }
+
+    #[test]
+    fn a_har_log_with_pages_per_trial_and_nothing_secret() {
+        let secret = |prefix: &str, secret| HeaderValue::Secret {
+            prefix: prefix.into(),
+            secret,
+        };
+        let a = exchange(
+            vec![
+                ("Authorization", secret("Bearer ", SecretRef::Token)),
+                ("X-Auth-Email", secret("", SecretRef::Email)),
+                ("X-Auth-Key", secret("", SecretRef::ApiKey)),
+                ("X-Trace", HeaderValue::Literal(format!("t {TOKEN}"))),
+            ],
+            Some(Body::Json(
+                json!({"organization": format!("{EMAIL} {TOKEN}")}),
+            )),
+            format!("{{\"errors\": [{{\"message\": \"bad {TOKEN}\"}}]}}").as_bytes(),
+        );
+        let b = exchange(
+            vec![(
+                "Authorization",
+                HeaderValue::Literal(format!("Bearer {WRONG}")),
+            )],
+            Some(Body::Raw {
+                content_type: Some("application/octet-stream".into()),
+                bytes: vec![0xff, 0xfe, b'x'],
+            }),
+            format!("echo {WRONG}").as_bytes(),
+        );
+        let c = exchange(
+            vec![
+                (
+                    "authorization",
+                    HeaderValue::Literal("Basic Zm9vOmJhcg==".into()),
+                ),
+                (
+                    "X-Auth-Email",
+                    HeaderValue::Literal("not-an-address".into()),
+                ),
+            ],
+            None,
+            &[0xc3, 0x28],
+        );
+        let (written, text) = written(&[
+            (Some("auth::zone::x"), a),
+            (Some("auth::zone::y"), b),
+            (None, c),
+        ]);
+        assert_eq!((written.entries, written.pages), (3, 3));
+        for leaked in [
+            TOKEN,
+            EMAIL,
+            WRONG,
+            "abcdefgh",
+            "Zm9vOmJhcg",
+            "not-an-address",
+        ] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
+        assert!(scan_readable(&text, &Secrets::from_credentials(&creds())).is_empty());
+        let har: Value = serde_json::from_str(&text).unwrap();
+        let log = &har["log"];
+        assert_eq!(log["version"], "1.2");
+        assert_eq!(log["creator"]["name"], "csr-conformance");
+        assert_eq!(log["creator"]["version"], env!("CARGO_PKG_VERSION"));
+        let pages: Vec<&str> = log["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(pages, vec!["auth::zone::x", "auth::zone::y", CLEANUP_PAGE]);
+        let entries = log["entries"].as_array().unwrap();
+        let e = &entries[0];
+        assert_eq!(e["pageref"], "auth::zone::x");
+        assert_eq!(
+            e["request"]["url"],
+            "http://127.0.0.1:9/client/v4/zones/z/custom_csrs?who=%5BREDACTED%5D&page=2"
+        );
+        let headers = |e: &Value, side: &str| -> Vec<(String, String)> {
+            e[side]["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    (
+                        h["name"].as_str().unwrap().into(),
+                        h["value"].as_str().unwrap().into(),
+                    )
+                })
+                .collect()
+        };
+        let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+        assert_eq!(
+            headers(e, "request"),
+            vec![
+                pair("Authorization", "Bearer [REDACTED]"),
+                pair("X-Auth-Email", "[REDACTED-EMAIL]"),
+                pair("X-Auth-Key", "[REDACTED]"),
+                pair("X-Trace", "t [REDACTED]"),
+                pair("content-type", "application/json"),
+            ]
+        );
+        assert!(headers(e, "response").contains(&pair("set-cookie", "[REDACTED]")));
+        assert_eq!(e["time"], 12.0);
+        assert_eq!(e["timings"]["wait"], 12.0);
+        assert!(e["startedDateTime"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(e["response"]["status"], 400);
+        assert_eq!(e["response"]["statusText"], "Bad Request");
+        // Bytes that are not UTF-8 go as base64; a wrong token sent on purpose is scrubbed
+        // where it comes back.
+        assert_eq!(entries[1]["request"]["postData"]["encoding"], "base64");
+        assert_eq!(entries[1]["response"]["content"]["text"], "echo [REDACTED]");
+        assert_eq!(
+            headers(&entries[1], "request")[0],
+            pair("Authorization", "Bearer [REDACTED]")
+        );
+        assert_eq!(entries[2]["response"]["content"]["encoding"], "base64");
+        assert_eq!(
+            headers(&entries[2], "request"),
+            vec![
+                pair("authorization", "[REDACTED]"),
+                pair("X-Auth-Email", "[REDACTED]")
+            ]
+        );
+
+        // import-har reads it back, with the credentials' shapes.
+        let imported = super::super::har::parse(text.as_bytes()).unwrap();
+        assert_eq!(imported.creator.as_deref(), Some("csr-conformance"));
+        assert_eq!(imported.exchanges.len(), 3);
+        assert_eq!(imported.pages[2].as_deref(), Some(CLEANUP_PAGE));
+        let shape = |i: usize| {
+            super::super::redact::scrub(&imported.exchanges[i], &Secrets::default()).auth
+        };
+        assert_eq!(
+            (shape(0).bearer, shape(0).email, shape(0).key),
+            (Some(true), Some(true), true)
+        );
+        assert_eq!(shape(1).bearer, Some(true));
+        assert_eq!(
+            (shape(2).bearer, shape(2).email),
+            (Some(false), Some(false))
+        );
+    }
+
+    #[test]
+    fn entries_go_in_the_order_sent_and_flagged_bodies_are_withheld() {
+        let mut slow = exchange(vec![], None, b"{}");
+        slow.elapsed = Duration::from_millis(400);
+        let quick = exchange(vec![], None, b"{}");
+        let shaped = exchange(
+            vec![],
+            None,
+            format!("{{\"x\": \"{}\"}}", "0a1b2c3d4".repeat(4) + "e").as_bytes(),
+        );
+        let (written, text) =
+            written(&[(Some("b"), quick), (Some("a"), slow), (Some("c"), shaped)]);
+        let har: Value = serde_json::from_str(&text).unwrap();
+        let pagerefs: Vec<&str> = har["log"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pageref"].as_str().unwrap())
+            .collect();
+        assert_eq!(pagerefs[0], "a", "sent first, finished last");
+        assert_eq!(written.withheld, 1);
+        assert!(
+            written
+                .to_string()
+                .contains("c: something shaped like a Cloudflare global API key"),
+            "{written}"
+        );
+        assert!(text.contains(WITHHELD));
+        let imported = super::super::har::parse(text.as_bytes()).unwrap();
+        assert_eq!(imported.exchanges.len(), 2);
+        assert_eq!(
+            imported.skipped.keys().collect::<Vec<_>>(),
+            vec!["bodies withheld by csr-conformance's credential scan"]
+        );
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_written_is_an_error_before_any_trial() {
+        let file = std::env::temp_dir().join(format!("csr-har-file-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&file, "").unwrap();
+        let e = HarWriter::create(&file.join("run.har"), Box::new(|| None))
+            .err()
+            .unwrap();
+        assert!(e.starts_with("cannot "), "{e}");
+        std::fs::remove_file(&file).unwrap();
+    }
+}
