@@ -8,6 +8,7 @@ pub mod generate;
 pub mod holds;
 pub mod limits;
 pub mod model;
+pub mod near_miss;
 pub mod partition;
 pub mod rate_headers;
 pub mod read_only;

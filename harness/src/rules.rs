@@ -425,13 +425,13 @@ pub static RULES: &[Rule] = &[
         "auth.near-miss-token",
         Auth,
         Token,
-        "a token one edit away from the configured one is refused",
+        "a token one edit away from the configured one (its last character changed, one character short or long, in another case), or the token sent as `X-Auth-Key`, is refused with a 4xx",
     ),
     rule(
         "auth.near-miss-key",
         Auth,
         EmailKey,
-        "an API key one edit away from the configured one, or the key with another email, is refused",
+        "an API key one edit away from the configured one (as for the token), or the right key with another email, is refused with a 4xx",
     ),
     // PEM agreement
     rule(

@@ -107,7 +107,7 @@ pub fn run_property(
             &ctx,
             trial,
             cases,
-            Vec::new(),
+            super::auth::fixed(read_only, &ctx.creds),
             super::auth::inputs(read_only),
             super::stateless::auth_case,
         ),

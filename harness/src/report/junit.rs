@@ -572,6 +572,15 @@ impl Sanitizer {
                             prefix: t(prefix),
                             secret: *secret,
                         },
+                        HeaderValue::Derived {
+                            prefix,
+                            secret,
+                            edit,
+                        } => HeaderValue::Derived {
+                            prefix: t(prefix),
+                            secret: *secret,
+                            edit: *edit,
+                        },
                     };
                     (t(name), value)
                 })
