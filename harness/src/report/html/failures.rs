@@ -43,13 +43,28 @@ pub fn blocks(text: &str) -> Vec<Block> {
         }
     };
     let continued = |l: &str| l.len() > INDENT && l[..INDENT].bytes().all(|b| b == b' ');
+    // The steps of a sequence: indented lines under `steps before the last:`.
+    let step = |l: &str| {
+        let word = l.trim_start().split(' ').next().unwrap_or_default();
+        let numbered = word.len() > 1
+            && word.ends_with('.')
+            && word[..word.len() - 1].bytes().all(|b| b.is_ascii_digit());
+        let method = word.len() > 1 && word.bytes().all(|b| b.is_ascii_uppercase());
+        l.starts_with("     ") || (l.starts_with("  ") && (numbered || method))
+    };
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
-        // A field's first line and its continuation lines, when there are many.
+        // A field's first line and its continuation lines, or a list of steps, when long.
         let mut end = i + 1;
-        while end < lines.len() && continued(lines[end]) {
-            end += 1;
+        if line.ends_with("before the last:") || line == "earlier exchanges:" {
+            while end < lines.len() && step(lines[end]) {
+                end += 1;
+            }
+        } else {
+            while end < lines.len() && continued(lines[end]) {
+                end += 1;
+            }
         }
         if end - i > LONG_BLOCK {
             flush(&mut plain, &mut out);

@@ -154,25 +154,10 @@ fn outcome_element(
     }
 }
 
-/// The curl lines of a failure text: the `curl:` field, and the line under each numbered step.
+/// The curl line of a failure text's last exchange: its `curl:` field.
 pub fn curl_lines(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut after_step = false;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if let Some(curl) = trimmed.strip_prefix("curl:") {
-            out.push(curl.trim().to_string());
-            after_step = false;
-            continue;
-        }
-        if after_step && line.starts_with("     ") {
-            out.push(trimmed.to_string());
-        }
-        let is_step = line.starts_with("  ")
-            && trimmed
-                .split_once(". ")
-                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        after_step = is_step;
-    }
-    out
+    text.lines()
+        .filter_map(|l| l.strip_prefix("  curl:"))
+        .map(|c| c.trim().to_string())
+        .collect()
 }

@@ -65,7 +65,7 @@ pub struct Trial {
 pub struct Failure {
     /// The text the terminal and JUnit show ([`failure_text`]).
     pub text: String,
-    /// A curl line per request to send again (every step of a generated sequence).
+    /// The curl line of the request the failure is about (the text holds the earlier steps').
     pub curls: Vec<String>,
     /// The seed of a generated trial (the run's seed otherwise).
     pub seed: Option<u64>,
@@ -94,15 +94,13 @@ impl Trial {
             };
         }
         let o = junit::clean_outcome(outcome, secrets);
-        let curls = match o.exchanges.split_last() {
-            None => Vec::new(),
-            Some((last, earlier)) if o.seed.is_some() => earlier
-                .iter()
-                .chain(std::iter::once(last))
-                .map(|ex| curl_line(base_url, &ex.request))
-                .collect(),
-            Some((last, _)) => vec![curl_line(base_url, &last.request)],
-        };
+        // The request the failure is about; a sequence's earlier steps have theirs in the text.
+        let curls = o
+            .exchanges
+            .last()
+            .map(|ex| curl_line(base_url, &ex.request))
+            .into_iter()
+            .collect();
         Trial {
             name: o.name.clone(),
             status,

@@ -171,6 +171,27 @@ fn long_values_are_shortened_behind_an_expander_not_dropped() {
 }
 
 #[test]
+fn a_long_list_of_steps_is_collapsed_and_the_fields_after_it_are_not() {
+    let mut text = String::from("t: 1 finding\nsteps before the last:\n");
+    for i in 1..=20 {
+        text.push_str(&format!(
+            "  {i}. GET /x -> 200 (1 ms)\n     curl -sS -X GET 'http://x/x'\n"
+        ));
+    }
+    text.push_str("  request:  GET /y\n  curl:     curl -sS -X GET 'http://x/y'");
+    let blocks = failures::blocks(&text);
+    assert!(
+        matches!(&blocks[1], failures::Block::Long { what, .. } if what == "all 41 lines"),
+        "{blocks:?}"
+    );
+    assert!(matches!(&blocks[2], failures::Block::Text(t) if t.starts_with("  request:")));
+    assert_eq!(
+        from_junit::curl_lines(&text),
+        vec!["curl -sS -X GET 'http://x/y'".to_string()]
+    );
+}
+
+#[test]
 fn pem_findings_show_the_csr_beside_the_json() {
     let der_pem = {
         use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
