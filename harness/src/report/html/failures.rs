@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::report::repro;
 
-use super::page::Props;
+use super::props::Props;
 use super::{Status, Trial, esc};
 
 /// A line longer than this is shown cut, the whole of it behind an expander.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::page::{Counts, Ids, Props};
+use super::props::{Counts, Ids, Props};
 use super::{Status, Trial, esc};
 
 /// The families every run has, in the order the README's table lists them.

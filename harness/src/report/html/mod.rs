@@ -15,6 +15,7 @@ pub mod failures;
 pub mod from_junit;
 pub mod matrix;
 pub mod page;
+pub mod props;
 pub mod warnings;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::rules::{Entry, Rule};
 
-use super::page::Props;
+use super::props::Props;
 use super::{Status, Trial};
 
 /// More than this many seconds spent waiting for 429s is worth a warning.
