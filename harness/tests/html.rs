@@ -200,13 +200,25 @@ fn a_failing_run_shows_the_failing_cell_curl_and_rerun_lines_and_no_credential()
         html.matches("<article class=\"failure").count(),
         run.failed_trials.len() + run.errored_trials.len()
     );
-    let curl = html
+    let curls: Vec<&str> = html
         .split("<pre class=\"curl\">")
-        .nth(1)
-        .expect("a curl line");
-    let curl = &curl[..curl.find("</pre>").unwrap()];
-    assert!(curl.starts_with("curl -sS -X "), "{curl}");
-    assert!(curl.contains("Bearer $CLOUDFLARE_API_TOKEN"), "{curl}");
+        .skip(1)
+        .map(|c| &c[..c.find("</pre>").unwrap()])
+        .collect();
+    assert!(!curls.is_empty());
+    for curl in &curls {
+        assert!(curl.starts_with("curl -sS -X "), "{curl}");
+        assert!(
+            curl.contains("$CLOUDFLARE_"),
+            "credentials stay symbolic: {curl}"
+        );
+    }
+    assert!(
+        curls
+            .iter()
+            .any(|c| c.contains("-H &quot;Authorization: Bearer $CLOUDFLARE_API_TOKEN&quot;")),
+        "{curls:?}"
+    );
     let rerun = html.split("<pre class=\"rerun\">").nth(1).unwrap();
     assert!(
         rerun.starts_with(&format!(
