@@ -3,6 +3,7 @@
 pub mod cases;
 pub mod checks;
 pub mod cli;
+pub mod drift;
 pub mod executor;
 pub mod generate;
 pub mod holds;

@@ -216,6 +216,37 @@ fn secret_header(fixed: &str, expansion: &str) -> String {
     }
 }
 
+/// A word of a command line as typed: bare when it holds nothing a shell would interpret,
+/// single-quoted otherwise.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b));
+    if plain { s.to_string() } else { shell_quote(s) }
+}
+
+/// A command line of `words`, each as [`shell_word`] writes it.
+pub fn command_line<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The command that runs one trial again: `csr-conformance OPTIONS --seed S --exact 'TRIAL'`,
+/// where `options` are the run's target and scope flags (`--target … --zone-id …`), each
+/// already a shell word, and the seed makes a generated trial send the same inputs.
+pub fn rerun_line(options: &[String], seed: u64, trial: &str) -> String {
+    let mut line = String::from("csr-conformance");
+    for o in options {
+        line.push(' ');
+        line.push_str(o);
+    }
+    line.push_str(&format!(" --seed {seed} --exact {}", shell_quote(trial)));
+    line
+}
+
 /// The body as text if it can travel as one single-quoted argument: valid UTF-8 without control
 /// characters, and not starting with `@`, which `--data-binary` would read as a file name.
 fn printable_text(bytes: &[u8]) -> Option<&str> {

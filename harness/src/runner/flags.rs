@@ -45,6 +45,12 @@ pub struct Cli {
     /// Write no JUnit report
     #[arg(long, conflicts_with = "junit")]
     pub no_junit: bool,
+    /// Where to write the HTML page [default: index.html beside the JUnit report]
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Write no HTML page
+    #[arg(long, conflicts_with = "html")]
+    pub no_html: bool,
     /// Directory of case files [default: ./cases, else the project's]
     #[arg(long = "cases-dir", value_name = "DIR")]
     pub cases_dir: Option<PathBuf>,
