@@ -232,13 +232,13 @@ impl<T: Shrink> Shrinking<T> {
         }
     }
 
-    /// Shrinks with the input kind's own shrinker: toward the named field, or (`generic`, for
-    /// fixed inputs) without one. False when the kind has none for this failure.
+    /// Shrinks with the input kind's own shrinker: toward the named field, or field by field.
+    /// False when the kind has none for this failure (`fixed`: no strategy made the input).
     fn own_shrinker(
         &mut self,
         ctx: &Ctx,
         case: &dyn Fn(&Ctx, &T) -> CaseResult,
-        generic: bool,
+        fixed: bool,
     ) -> bool {
         let limit = ctx.property.shrink_runs;
         let generator = ctx.property.generator;
@@ -248,8 +248,7 @@ impl<T: Shrink> Shrinking<T> {
         let mut runs = Reruns::new(limit, &mut run);
         let shrunk = match &field {
             Some(f) => original.targeted(generator, f, &mut runs),
-            None if generic => original.generic(generator, &mut runs),
-            None => None,
+            None => original.generic(generator, fixed, &mut runs),
         };
         shrunk.is_some()
     }
@@ -257,13 +256,15 @@ impl<T: Shrink> Shrinking<T> {
     /// How shrinking went, for the `cases` note.
     fn how(&self, ctx: &Ctx, own: bool) -> String {
         let limit = ctx.property.shrink_runs;
-        let mut how = format!("shrunk in {} re-runs (at most {limit})", self.used);
+        let plural = if self.used == 1 { "" } else { "s" };
+        let mut how = format!("shrunk in {} re-run{plural} (at most {limit})", self.used);
         match (&self.signature.field, own) {
             (Some(f), true) => how.push_str(&format!(
                 ", field `{f}` first (named by {}), every other field at its simplest",
                 self.signature.rule
             )),
-            (_, true) => how.push_str(", field by field"),
+            (_, true) => how
+                .push_str(", field by field (no finding names a field), each toward its simplest"),
             (_, false) => how.push_str(", by proptest's shrinking (no finding names a field)"),
         }
         if let Some(e) = &self.broken {

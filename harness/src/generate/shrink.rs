@@ -6,11 +6,13 @@
 //! minimal input as a fast one.
 //!
 //! When a finding names a field of the input (its JSON pointer, `/result/organization`), the
-//! input kind's [`Shrink::targeted`] shrinks that field first; otherwise random inputs fall back
-//! to proptest's own shrinking and fixed inputs to [`Shrink::generic`]. What is simplest for
+//! input kind's [`Shrink::targeted`] shrinks that field first; otherwise its [`Shrink::generic`]
+//! shrinks field by field, or, for kinds without one, proptest's own shrinking does (random
+//! inputs; fixed ones are then reported as they were). What is simplest for
 //! each kind of input lives with the kind (`shrinkers.rs`); here are the pieces every kind
 //! shares: the bound ([`Reruns`]), what counts as the same failure ([`Signature`]), and the
-//! two ways of making a sequence simpler ([`remove_chunks`], [`simplify_items`]).
+//! three ways of making a sequence simpler ([`replace_whole`], [`remove_chunks`],
+//! [`simplify_items`]).
 
 use std::fmt::Debug;
 
@@ -98,8 +100,15 @@ pub trait Shrink: Clone + Debug {
         None
     }
 
-    /// Shrinks an input no strategy made (a fixed case), when no finding names a field.
-    fn generic(&self, _generator: Generator, _runs: &mut Reruns<'_, Self>) -> Option<Self> {
+    /// Shrinks when no finding names a field; `fixed`: no strategy made the input, so
+    /// proptest cannot shrink it. `None` leaves a random input to proptest and reports a fixed
+    /// one as it was.
+    fn generic(
+        &self,
+        _generator: Generator,
+        _fixed: bool,
+        _runs: &mut Reruns<'_, Self>,
+    ) -> Option<Self> {
         None
     }
 
@@ -182,6 +191,19 @@ pub fn remove_chunks<E: Clone>(
         chunk = (chunk / 2).min(kept.len().div_ceil(2)).max(1);
     }
     kept
+}
+
+/// `simplest` instead of `items` when it still fails (one re-run), else `items`.
+pub fn replace_whole<E: PartialEq>(
+    items: Vec<E>,
+    simplest: Vec<E>,
+    fails: &mut dyn FnMut(&[E]) -> Option<bool>,
+) -> Vec<E> {
+    if simplest != items && fails(&simplest) == Some(true) {
+        simplest
+    } else {
+        items
+    }
 }
 
 /// Replaces each item in turn with the first of `simpler(item)` after which the candidate
