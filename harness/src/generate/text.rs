@@ -220,6 +220,29 @@ mod tests {
     }
 
     #[test]
+    fn subject_text_often_holds_name_punctuation_and_shrinks_toward_its_class() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::{Config, RngSeed, TestRunner};
+        let mut r = TestRunner::new(Config {
+            rng_seed: RngSeed::Fixed(5),
+            ..Config::default()
+        });
+        let s = subject_text(64, None);
+        let with = (0..400)
+            .filter(|_| {
+                let t = s.new_tree(&mut r).unwrap().current();
+                t.contains(['&', '\'', '!', '@'])
+            })
+            .count();
+        // A valid_creates run of 40 cases per scope meets them many times over.
+        assert!(with > 80, "{with} of 400");
+        assert_eq!(simpler_chars('!'), vec!['a', '&']);
+        assert_eq!(simpler_chars('&'), vec!['a']);
+        assert_eq!(simpler_chars('a'), Vec::<char>::new());
+        assert_eq!(simpler_chars('Q'), vec!['a', 'A']);
+    }
+
+    #[test]
     fn duplicate_seeds_become_distinct_names_of_the_same_length() {
         let seed: SanSeed = (vec!['a'], 20, 0, false);
         let names = sans_from(&vec![seed; 150]);
