@@ -149,16 +149,15 @@ fn caught_under_every_seed_of_a_sweep_with_a_minimal_input_each_time() {
 
 #[test]
 fn the_correct_emulator_passes_every_property_in_every_reading() {
-    for reading in ["lenient", "default", "strict"] {
+    // One seed per reading here; `seed_sweep.rs` sweeps more with fewer cases.
+    for (reading, seed) in [("lenient", "1"), ("default", "2"), ("strict", "20240607")] {
         let emu = Emulator::start(Config {
             preload: 4,
             reading: reading.parse().unwrap(),
             ..Config::default()
         })
         .expect("start the emulator");
-        for seed in ["1", "2", "20240607"] {
-            let r = run(&emu, &["--seed", seed, "property::"]);
-            assert_eq!(r.code, 0, "{reading}, seed {seed}: {}", r.summary());
-        }
+        let r = run(&emu, &["--seed", seed, "property::"]);
+        assert_eq!(r.code, 0, "{reading}, seed {seed}: {}", r.summary());
     }
 }
