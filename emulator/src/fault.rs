@@ -41,7 +41,9 @@ pub enum Fault {
     /// one by a character or two (its last character, its case, surrounding spaces) is
     /// accepted.
     LooseCredentials,
-    /// In the CSR only (the JSON keeps them), subject fields lose some kinds of character.
+    /// In the CSR only (the JSON keeps them), `organization` and `organizational_unit` lose
+    /// the characters of [`DROPPED_SUBJECT_CHARS`], as a sanitiser meant for shells or markup
+    /// would strip them; the other subject fields keep them.
     PemSubjectDropsChars,
 }
 
@@ -108,6 +110,17 @@ pub const DROP_CREATES_AT: usize = 32;
 /// The SANs `truncate-sans` keeps in the CSR.
 pub const KEPT_SANS: usize = 100;
 
+/// What `pem-subject-drops-chars` strips from `organization` and `organizational_unit`.
+pub const DROPPED_SUBJECT_CHARS: &[char] = &['&', '\'', '!', '@'];
+
+/// What `pem-subject-drops-chars` does to an organization or organizational unit.
+pub fn drop_subject_chars(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !DROPPED_SUBJECT_CHARS.contains(c))
+        .collect()
+}
+
 /// What `escape-dn-specials` does to a subject value.
 pub fn escape_dn(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -136,5 +149,6 @@ mod tests {
                 .contains("racy-creates")
         );
         assert_eq!(escape_dn("a,b#"), "a\\,b\\#");
+        assert_eq!(drop_subject_chars("O'Brien & Sons!"), "OBrien  Sons");
     }
 }

@@ -12,6 +12,8 @@ pub mod driver;
 pub mod ids;
 pub mod lists;
 pub mod properties;
+pub mod shrink;
+pub mod shrinkers;
 pub mod stateful;
 pub mod stateless;
 pub mod text;
