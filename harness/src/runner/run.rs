@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
+use crate::budget;
 use crate::cases;
-use crate::generate::declare;
+use crate::generate::{coverage, declare};
 use crate::limits::{self, Limits, Stop};
 use crate::model::Outcome;
 use crate::partition;
@@ -100,6 +101,9 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     }
 
     let session = Arc::new(Session::new(settings, cases, schemas).with_limits(limits.clone()));
+    // Requests counted per trial, for --budget and the closing figure of full coverage.
+    session.traffic().add(Arc::new(budget::Counter));
+    budget::note_scopes(&session.settings.scopes);
     let recorder = Arc::new(Recorder::new(
         session.clone(),
         cli.run.partition,
@@ -117,6 +121,25 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         .filter(|(_, _, t)| !cli.libtest.is_filtered_out(t))
         .count();
     let trials = partition::shard(cli.run.partition.as_ref(), &cli.libtest, trials);
+    if let Some(limit) = cli.budget {
+        let selected = trials
+            .iter()
+            .filter(|t| !cli.libtest.is_filtered_out(t))
+            .map(|t| t.name().to_string())
+            .collect();
+        let plan = budget::make_plan(
+            limit,
+            &session,
+            &properties,
+            &selected,
+            &coverage::fixed_cost,
+        );
+        eprintln!(
+            "csr-conformance: --budget {limit}: about {} requests for the deterministic coverage first",
+            plan.fixed_estimate
+        );
+        budget::install(plan);
+    }
     let conclusion = libtest_mimic::run(&libtest_args, trials);
     let tally = Tally::of(all, matched, &conclusion, recorder.skips());
     let after_ok = after.is_none_or(|f| f(&runs, &recorder.take_outcomes()));
@@ -204,6 +227,7 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             let names: Vec<&str> = unverified.iter().map(|r| r.id).collect();
             println!("csr-conformance: not verified: {}", names.join(", "));
         }
+        println!("csr-conformance: {}", budget::closing_line(sent as u64));
     }
     if limits
         .stop
