@@ -364,7 +364,7 @@ pub fn closing_line(total: u64) -> String {
             p.limit
         ),
         None => format!(
-            "full coverage of the documented rules takes {fixed} requests (the deterministic cases of one scope; --budget {fixed} or more)"
+            "full coverage of the documented rules takes {fixed} requests: the deterministic cases of one scope, so --budget {fixed} or more"
         ),
     }
 }

@@ -214,7 +214,8 @@ pub fn run_cases<T: Clone + Debug>(
                 verdict: Verdict::Failure(r.findings),
                 exchanges: r.exchanges,
                 notes: vec![
-                    ("minimal input".into(), quote(text.clone())),
+                    // Quoted whole: it is what reproduces the failure.
+                    ("minimal input".into(), text.clone()),
                     ("original input".into(), quote(text)),
                     (
                         "cases".into(),

@@ -50,70 +50,82 @@ fn san_seeds(n: usize, long: Option<usize>) -> Vec<SanSeed> {
         .collect()
 }
 
-fn parts(account: bool) -> Parts {
+/// The simplest valid body: one-character subject fields, one short SAN, P-256, no optional
+/// field. Each fixed valid input changes only what it is about, so that a failure points at
+/// it.
+fn simplest() -> Parts {
     Parts {
         country: "PT",
-        state: "Lisboa".into(),
-        locality: "Lisboa".into(),
-        organization: "csr-conformance".into(),
-        common_name: "coverage.csr-conformance.net".into(),
+        state: "a".into(),
+        locality: "a".into(),
+        organization: "a".into(),
+        common_name: "a".into(),
         sans: san_seeds(1, None),
         key_type: Some("p256v1"),
         organizational_unit: None,
-        name: account.then(|| "csr-conformance coverage".to_string()),
+        name: None,
         description: None,
     }
 }
 
-fn valid(what: &str, p: Parts) -> CreateInput {
+/// The base of the invalid and open bodies: small, valid, named on accounts.
+fn parts(account: bool) -> Parts {
+    Parts {
+        state: "Lisboa".into(),
+        locality: "Lisboa".into(),
+        organization: "csr-conformance".into(),
+        common_name: "coverage.csr-conformance.net".into(),
+        name: account.then(|| "csr-conformance coverage".to_string()),
+        ..simplest()
+    }
+}
+
+/// A fixed valid input: described by nothing but its body, like a random one, so that a
+/// report's minimal input is the JSON sent.
+fn valid(p: Parts) -> CreateInput {
     CreateInput {
-        what: format!("fixed: {what}"),
+        what: String::new(),
         body: CreateBody::Json(p.into_json()),
     }
 }
 
-/// Valid bodies: every limit reached once, and just under it once; both key types and the
-/// default; optional fields present and absent.
+/// Valid bodies, each about one thing: the common name at its limit; every other subject
+/// field at its bound (and the account fields); 150 SANs, one of 255 characters, rsa2048; and
+/// everything one under its limit without `key_type` (the default).
 pub fn valid_creates(account: bool) -> Vec<CreateInput> {
-    let at = Parts {
+    let common_name = Parts {
+        common_name: text("c", MAX_COMMON_NAME),
+        ..simplest()
+    };
+    let subject = Parts {
         state: text("Estado de Lisboa ", MAX_LOCALITY),
         locality: text("Lisboa Oriental ", MAX_LOCALITY),
         organization: text("csr conformance org ", MAX_ORGANIZATION),
-        common_name: text("c", MAX_COMMON_NAME),
         organizational_unit: Some(text("unit of coverage ", MAX_ORGANIZATION)),
         name: account.then(|| text("name ", MAX_NAME)),
         description: account.then(|| text("description ", MAX_NAME)),
-        ..parts(account)
+        ..simplest()
+    };
+    let sans = Parts {
+        sans: san_seeds(MAX_SANS, Some(MAX_SAN_CHARS)),
+        key_type: Some("rsa2048"),
+        ..simplest()
     };
     let under = Parts {
         state: text("Estado ", MAX_LOCALITY - 1),
         locality: text("Lisboa ", MAX_LOCALITY - 1),
         organization: text("org ", MAX_ORGANIZATION - 1),
         common_name: text("cn", MAX_COMMON_NAME - 1),
-        sans: san_seeds(MAX_SANS, Some(MAX_SAN_CHARS)),
-        key_type: Some("rsa2048"),
-        organizational_unit: Some(text("ou ", MAX_ORGANIZATION - 1)),
-        name: account.then(|| "n".to_string()),
-        description: account.then(|| "d".to_string()),
-        ..parts(account)
-    };
-    let plain = Parts {
-        common_name: "c".into(),
         sans: san_seeds(MAX_SANS - 1, Some(MAX_SAN_CHARS - 1)),
         key_type: None,
-        name: None,
-        ..parts(account)
+        organizational_unit: Some(text("ou ", MAX_ORGANIZATION - 1)),
+        ..simplest()
     };
     vec![
-        valid("every field at its limit, one SAN, p256v1", at),
-        valid(
-            "150 SANs, one of 255 characters, rsa2048, fields one under their limits",
-            under,
-        ),
-        valid(
-            "no key_type, no optional field, 149 SANs, one of 254 characters",
-            plain,
-        ),
+        valid(common_name),
+        valid(subject),
+        valid(sans),
+        valid(under),
     ]
 }
 
@@ -491,13 +503,13 @@ mod tests {
     #[test]
     fn valid_inputs_reach_each_limit_once_and_stay_valid() {
         let v = valid_creates(true);
-        let at = json_of(&v[0]);
-        assert_eq!(chars(at, "common_name"), Some(64));
-        assert_eq!(chars(at, "state"), Some(128));
-        assert_eq!(chars(at, "organizational_unit"), Some(64));
-        assert_eq!(chars(at, "name"), Some(64));
-        let under = json_of(&v[1]);
-        let sans = under["sans"].as_array().unwrap();
+        assert_eq!(chars(json_of(&v[0]), "common_name"), Some(64));
+        assert_eq!(json_of(&v[0])["state"], "a");
+        let subject = json_of(&v[1]);
+        assert_eq!(chars(subject, "state"), Some(128));
+        assert_eq!(chars(subject, "organizational_unit"), Some(64));
+        assert_eq!(chars(subject, "name"), Some(64));
+        let sans = json_of(&v[2])["sans"].as_array().unwrap();
         assert_eq!(sans.len(), 150);
         assert_eq!(sans[0].as_str().unwrap().len(), 255);
         let unique: std::collections::BTreeSet<&str> =
@@ -508,10 +520,12 @@ mod tests {
             "no SAN twice (the strict reading refuses it)"
         );
         assert!(sans.iter().all(|s| s.as_str().unwrap().len() <= 255));
-        let plain = json_of(&v[2]);
-        assert!(plain.get("key_type").is_none() && plain.get("name").is_none());
-        assert_eq!(plain["sans"][0].as_str().unwrap().len(), 254);
+        let under = json_of(&v[3]);
+        assert!(under.get("key_type").is_none() && under.get("name").is_none());
+        assert_eq!(under["sans"][0].as_str().unwrap().len(), 254);
+        assert_eq!(chars(under, "common_name"), Some(63));
         for i in &v {
+            assert!(i.what.is_empty(), "a report shows the body alone");
             for f in ["state", "locality", "organization", "common_name"] {
                 let s = json_of(i)[f].as_str().unwrap();
                 assert_eq!(s.trim(), s, "{f}: {s:?}");

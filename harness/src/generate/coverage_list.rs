@@ -73,37 +73,73 @@ fn judged(
 }
 
 /// Runs the list phase; `own` holds this run's CSRs (id, name), created one after another.
-pub fn run(ctx: &Ctx, own: &[(String, String)]) -> CaseResult {
+/// Also says which list failed first, as a report's minimal input.
+pub fn run(ctx: &Ctx, own: &[(String, String)]) -> (CaseResult, Option<String>) {
     let mut r = CaseResult::default();
+    let mut failed: Option<String> = None;
+    let mut mark = |r: &CaseResult, before: usize, what: String| {
+        if failed.is_none() && (r.findings.len() > before || r.error.is_some()) {
+            failed = Some(what);
+        }
+    };
     let _alone = ctx.session.hold_scope(ctx.scope_idx, Use::Alone);
     if ctx.account && own.len() > 1 && ctx.checks(Check::ListOrder) {
         for order in ORDERS {
             for direction in DIRECTIONS {
-                if !walk_in_order(ctx, &mut r, own, order, direction) {
-                    return r;
+                let before = r.findings.len();
+                let went_on = walk_in_order(ctx, &mut r, own, order, direction);
+                let what = if *order == "created_at" && *direction == "asc" {
+                    "list with no parameters (created_at, asc)".to_string()
+                } else {
+                    format!("list per_page=\"50\" order={order:?} direction={direction:?}")
+                };
+                mark(
+                    &r,
+                    before,
+                    format!(
+                        "{what}, page after page until this run's {} CSRs were all seen",
+                        own.len()
+                    ),
+                );
+                if !went_on {
+                    return (r, failed);
                 }
             }
         }
     } else {
         // Without the order walks, which cover them: the default page size (with an email
         // and key, when the run has them beside a token) and 50.
+        let before = r.findings.len();
         let mut req = list(ctx, &[]);
         with_email_key(ctx, &mut req);
-        let Some((ex, ok)) = judged(ctx, &mut r, &req, None, None) else {
-            return r;
-        };
-        rules::exercised("list.per_page.default", ok && within_default(&ex));
+        let first = judged(ctx, &mut r, &req, None, None);
+        if let Some((ex, ok)) = &first {
+            rules::exercised("list.per_page.default", *ok && within_default(ex));
+        }
+        mark(&r, before, "list with no parameters".into());
+        if first.is_none() {
+            return (r, failed);
+        }
+        let before = r.findings.len();
         let q = [("per_page", WALK_PER_PAGE.to_string())];
-        let Some((ex, ok)) = judged(ctx, &mut r, &list(ctx, &q), None, Some(WALK_PER_PAGE)) else {
-            return r;
-        };
-        rules::exercised(
-            "list.per_page.50",
-            ok && items(&ex).len() as u64 <= WALK_PER_PAGE,
-        );
+        let fifty = judged(ctx, &mut r, &list(ctx, &q), None, Some(WALK_PER_PAGE));
+        if let Some((ex, ok)) = &fifty {
+            let fits = items(ex).len() as u64 <= WALK_PER_PAGE;
+            rules::exercised("list.per_page.50", *ok && fits);
+        }
+        mark(&r, before, "list per_page=\"50\"".into());
+        if fifty.is_none() {
+            return (r, failed);
+        }
     }
+    let before = r.findings.len();
     paging(ctx, &mut r);
-    r
+    mark(
+        &r,
+        before,
+        "list page=\"1\" per_page=\"5\", then the last page and the one past it".into(),
+    );
+    (r, failed)
 }
 
 /// Sends `req` with the configured email and key instead of the token, when the run has both.

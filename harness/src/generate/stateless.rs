@@ -269,8 +269,10 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32, fixed: bool) -> Ran {
         }
     };
     let fits = crate::budget::fits(trial, super::coverage_list::COST);
+    let mut failed_at = None;
     if fixed && fits && setup.findings.is_empty() && setup.error.is_none() {
-        let phase = super::coverage_list::run(ctx, &own);
+        let (phase, at) = super::coverage_list::run(ctx, &own);
+        failed_at = at;
         setup.exchanges.extend(phase.exchanges);
         setup.findings.extend(phase.findings);
         setup.error = phase.error;
@@ -283,13 +285,22 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32, fixed: bool) -> Ran {
                 None => crate::model::Verdict::Failure(setup.findings),
             },
             exchanges: setup.exchanges,
-            notes: vec![(
-                "cases".into(),
-                "failed in the fixed list cases (this run's CSRs created one after another, \
-                 each documented order and direction walked, page sizes 5, 50 and the \
-                 default, page 1, the last page and the one past it)"
-                    .into(),
-            )],
+            notes: {
+                let input = failed_at
+                    .unwrap_or_else(|| format!("create this run's {OWN} CSRs, one after another"));
+                vec![
+                    ("minimal input".into(), input.clone()),
+                    ("original input".into(), input),
+                    (
+                        "cases".into(),
+                        "failed in the fixed list cases (the deterministic coverage of the \
+                         contract: this run's CSRs created one after another, each documented \
+                         order and direction walked, page sizes 5, 50 and the default, page 1, \
+                         the last page and the one past it)"
+                            .into(),
+                    ),
+                ]
+            },
         };
         teardown(&own);
         return ran;
