@@ -34,8 +34,9 @@ pub enum Fault {
     DeleteIgnoresScope,
     /// `created_at` is an hour ahead.
     CreatedAtFuture,
-    /// `order=account_tag` is answered in the default order: one documented sort value
-    /// ignored.
+    /// `order=name` is answered in the default order (`created_at`): one documented sort
+    /// value ignored. (Not `account_tag`: every CSR of an account carries that account's tag,
+    /// so any order of them is sorted by it, and ignoring it could not be told apart.)
     IgnoreSortValue,
     /// Credentials are compared carelessly: a token or API key that differs from the right
     /// one by a character or two (its last character, its case, surrounding spaces) is

@@ -1,5 +1,6 @@
 //! csr-conformance: a conformance and contract test harness for Cloudflare's Custom CSR API.
 
+pub mod budget;
 pub mod cases;
 pub mod checks;
 pub mod cli;

@@ -376,13 +376,13 @@ pub static RULES: &[Rule] = &[
         "list.order.account_tag.asc",
         ListParam,
         AccountWrite,
-        "`order=account_tag&direction=asc` sorts by `account_tag`",
+        "`order=account_tag&direction=asc` lists every CSR of the account once, sorted by `account_tag` (the account's own tag on each)",
     ),
     rule(
         "list.order.account_tag.desc",
         ListParam,
         AccountWrite,
-        "`order=account_tag&direction=desc` sorts by `account_tag`, reversed",
+        "`order=account_tag&direction=desc` lists every CSR of the account once, sorted by `account_tag`, reversed",
     ),
     // Auth
     rule(
@@ -493,7 +493,7 @@ pub static RULES: &[Rule] = &[
         "state.deleted-gone",
         Stateful,
         Write,
-        "a deleted CSR is no longer found or listed, and deleting it again answers 404",
+        "a deleted CSR is no longer found (404) or listed",
     ),
     rule(
         "state.scope-isolation",

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod bodies;
 pub mod case;
 pub mod chars;
+pub mod coverage;
+pub mod coverage_list;
 pub mod declare;
 pub mod driver;
 pub mod ids;

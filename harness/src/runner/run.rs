@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
+use crate::budget;
 use crate::cases;
 use crate::drift::{self, Drift};
-use crate::generate::declare;
+use crate::generate::{coverage, declare};
 use crate::limits::{self, Limits, Stop};
 use crate::model::Outcome;
 use crate::partition;
@@ -101,6 +102,9 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     }
 
     let session = Arc::new(Session::new(settings, cases, schemas).with_limits(limits.clone()));
+    // Requests counted per trial, for --budget and the closing figure of full coverage.
+    session.traffic().add(Arc::new(budget::Counter));
+    budget::note_scopes(&session.settings.scopes);
     let recorder = Arc::new(Recorder::new(
         session.clone(),
         cli.run.partition,
@@ -121,6 +125,25 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         .filter(|(_, _, t)| !cli.libtest.is_filtered_out(t))
         .count();
     let trials = partition::shard(cli.run.partition.as_ref(), &cli.libtest, trials);
+    if let Some(limit) = cli.budget {
+        let selected = trials
+            .iter()
+            .filter(|t| !cli.libtest.is_filtered_out(t))
+            .map(|t| t.name().to_string())
+            .collect();
+        let plan = budget::make_plan(
+            limit,
+            &session,
+            &properties,
+            &selected,
+            &coverage::fixed_cost,
+        );
+        eprintln!(
+            "csr-conformance: --budget {limit}: about {} requests for the deterministic coverage first",
+            plan.fixed_estimate
+        );
+        budget::install(plan);
+    }
     let conclusion = libtest_mimic::run(&libtest_args, trials);
     let tally = Tally::of(all, matched, &conclusion, recorder.skips());
     let after_ok = after.is_none_or(|f| f(&runs, &recorder.take_outcomes()));
@@ -243,6 +266,7 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
             let names: Vec<&str> = unverified.iter().map(|r| r.id).collect();
             println!("csr-conformance: not verified: {}", names.join(", "));
         }
+        println!("csr-conformance: {}", budget::closing_line(sent as u64));
         // Never a failure: what the target said that the contract does not, in one line.
         if let Some(line) = drift::line(&notices) {
             println!("csr-conformance: {line}");
