@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 
 use crate::config::Config;
 use crate::error::{ApiError, MalformedHeader};
+use crate::fault::Fault;
 
 /// A credential that passed the checks; its `key` identifies whose rate-limit window to charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,7 @@ pub fn authenticate(headers: &HeaderMap, config: &Config) -> Result<Credential, 
                 .ok_or(ApiError::MalformedCredentials(
                     MalformedHeader::Authorization,
                 ))?;
-        return if token == config.token {
+        return if same_secret(token, &config.token, config) {
             Ok(Credential::Token)
         } else {
             Err(ApiError::AuthenticationFailed)
@@ -58,11 +59,35 @@ pub fn authenticate(headers: &HeaderMap, config: &Config) -> Result<Credential, 
         .ok()
         .filter(|k| plausible_secret(k))
         .ok_or(ApiError::MalformedCredentials(MalformedHeader::Key))?;
-    if email.eq_ignore_ascii_case(&config.email) && key == config.api_key {
+    if email.eq_ignore_ascii_case(&config.email) && same_secret(key, &config.api_key, config) {
         Ok(Credential::EmailKey)
     } else {
         Err(ApiError::AuthenticationFailed)
     }
+}
+
+/// Whether `given` is the configured secret `right`: byte for byte, unless the
+/// `loose-credentials` fault is on.
+fn same_secret(given: &str, right: &str, config: &Config) -> bool {
+    if config.has(Fault::LooseCredentials) {
+        loosely_same(given, right)
+    } else {
+        given == right
+    }
+}
+
+/// The careless comparison of `loose-credentials`: both trimmed and lowercased, and only as
+/// far as the right one's last character, the way `strncmp(given, right, strlen(right) - 1)`
+/// would (a secret one character short or long, with its last character changed, or in
+/// another case, passes).
+fn loosely_same(given: &str, right: &str) -> bool {
+    let given = given.trim().to_ascii_lowercase();
+    let right = right.trim().to_ascii_lowercase();
+    let stem = right
+        .char_indices()
+        .last()
+        .map_or(right.as_str(), |(i, _)| &right[..i]);
+    !stem.is_empty() && given.starts_with(stem)
 }
 
 fn bearer_token(value: &str) -> Option<&str> {
@@ -114,6 +139,51 @@ mod tests {
                 &c
             ),
             Ok(Credential::EmailKey)
+        );
+    }
+
+    #[test]
+    fn near_misses_pass_only_with_loose_credentials() {
+        let mut c = Config::default();
+        let near = [
+            format!("{}x", c.token),
+            c.token[..c.token.len() - 1].to_string(),
+            format!("{}Z", &c.token[..c.token.len() - 1]),
+            c.token.to_ascii_lowercase(),
+        ];
+        let key = c.api_key.to_ascii_uppercase();
+        let by_key = |c: &Config| {
+            authenticate(
+                &headers(&[
+                    ("x-auth-email", c.email.as_bytes()),
+                    ("x-auth-key", key.as_bytes()),
+                ]),
+                c,
+            )
+        };
+        for t in &near {
+            let bearer = format!("Bearer {t}");
+            assert_eq!(
+                authenticate(&headers(&[("authorization", bearer.as_bytes())]), &c),
+                Err(ApiError::AuthenticationFailed),
+                "{t}"
+            );
+        }
+        assert_eq!(by_key(&c), Err(ApiError::AuthenticationFailed));
+        c.faults = vec![Fault::LooseCredentials];
+        for t in &near {
+            let bearer = format!("Bearer {t}");
+            assert_eq!(
+                authenticate(&headers(&[("authorization", bearer.as_bytes())]), &c),
+                Ok(Credential::Token),
+                "{t}"
+            );
+        }
+        assert_eq!(by_key(&c), Ok(Credential::EmailKey));
+        // Still not just anything.
+        assert_eq!(
+            authenticate(&headers(&[("authorization", b"Bearer wrong")]), &c),
+            Err(ApiError::AuthenticationFailed)
         );
     }
 

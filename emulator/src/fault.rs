@@ -34,14 +34,17 @@ pub enum Fault {
     DeleteIgnoresScope,
     /// `created_at` is an hour ahead.
     CreatedAtFuture,
-    /// `order=account_tag` is answered in the default order: one documented sort value
-    /// ignored.
+    /// `order=name` is answered in the default order (`created_at`): one documented sort
+    /// value ignored. (Not `account_tag`: every CSR of an account carries that account's tag,
+    /// so any order of them is sorted by it, and ignoring it could not be told apart.)
     IgnoreSortValue,
     /// Credentials are compared carelessly: a token or API key that differs from the right
     /// one by a character or two (its last character, its case, surrounding spaces) is
     /// accepted.
     LooseCredentials,
-    /// In the CSR only (the JSON keeps them), subject fields lose some kinds of character.
+    /// In the CSR only (the JSON keeps them), `organization` and `organizational_unit` lose
+    /// the characters of [`DROPPED_SUBJECT_CHARS`], as a sanitiser meant for shells or markup
+    /// would strip them; the other subject fields keep them.
     PemSubjectDropsChars,
 }
 
@@ -108,6 +111,17 @@ pub const DROP_CREATES_AT: usize = 32;
 /// The SANs `truncate-sans` keeps in the CSR.
 pub const KEPT_SANS: usize = 100;
 
+/// What `pem-subject-drops-chars` strips from `organization` and `organizational_unit`.
+pub const DROPPED_SUBJECT_CHARS: &[char] = &['&', '\'', '!', '@'];
+
+/// What `pem-subject-drops-chars` does to an organization or organizational unit.
+pub fn drop_subject_chars(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !DROPPED_SUBJECT_CHARS.contains(c))
+        .collect()
+}
+
 /// What `escape-dn-specials` does to a subject value.
 pub fn escape_dn(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -136,5 +150,6 @@ mod tests {
                 .contains("racy-creates")
         );
         assert_eq!(escape_dn("a,b#"), "a\\,b\\#");
+        assert_eq!(drop_subject_chars("O'Brien & Sons!"), "OBrien  Sons");
     }
 }

@@ -48,7 +48,8 @@ struct Cli {
     /// Break the contract on purpose (repeatable), to see a harness catch it: one of
     /// common-name-limit-off-by-one, escape-dn-specials, truncate-sans, list-deleted,
     /// drop-creates-when-full, racy-creates, ignore-direction, crash-on-id-shape,
-    /// crash-on-large-per-page, delete-ignores-scope, created-at-future
+    /// crash-on-large-per-page, delete-ignores-scope, created-at-future, ignore-sort-value,
+    /// loose-credentials, pem-subject-drops-chars
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<Fault>,
     /// Serve the SDKs' generated test suites as Prism does: the spec's example CSR exists in

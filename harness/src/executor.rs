@@ -344,14 +344,8 @@ impl Executor {
             builder = builder.query(&request.query);
         }
         for (name, value) in &request.headers {
-            let value = match value {
-                HeaderValue::Literal(v) => v.clone(),
-                HeaderValue::Secret { prefix, secret } => {
-                    let Some(v) = secret.value(&self.config.credentials) else {
-                        return Err(TransportError::MissingCredential(secret.env_var(), line));
-                    };
-                    format!("{prefix}{v}")
-                }
+            let Some(value) = value.resolve(&self.config.credentials) else {
+                return Err(unresolved(value, &self.config.credentials, line));
             };
             builder = builder.header(name.as_str(), value);
         }
@@ -483,6 +477,29 @@ fn path_as_sent(base_path: &str, url: &reqwest::Url, asked: &str) -> Option<Stri
         .unwrap_or(full);
     let relative = if relative.is_empty() { "/" } else { relative };
     (relative != asked).then(|| relative.to_string())
+}
+
+/// Why a header naming a secret could not be built: the secret is not configured, or the
+/// near miss asked for would not change it.
+fn unresolved(value: &HeaderValue, creds: &Credentials, line: String) -> TransportError {
+    match value {
+        HeaderValue::Derived { secret, edit, .. } if secret.value(creds).is_some() => {
+            TransportError::Other(
+                line,
+                format!(
+                    "the configured {} has no near miss {}",
+                    secret.noun(),
+                    edit.phrase()
+                ),
+            )
+        }
+        HeaderValue::Secret { secret, .. } | HeaderValue::Derived { secret, .. } => {
+            TransportError::MissingCredential(secret.env_var(), line)
+        }
+        HeaderValue::Literal(_) => {
+            TransportError::Other(line, "a header could not be built".into())
+        }
+    }
 }
 
 #[cfg(test)]

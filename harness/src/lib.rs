@@ -1,13 +1,16 @@
 //! csr-conformance: a conformance and contract test harness for Cloudflare's Custom CSR API.
 
+pub mod budget;
 pub mod cases;
 pub mod checks;
 pub mod cli;
+pub mod drift;
 pub mod executor;
 pub mod generate;
 pub mod holds;
 pub mod limits;
 pub mod model;
+pub mod near_miss;
 pub mod partition;
 pub mod rate_headers;
 pub mod read_only;

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::near_miss::{self, Edit};
+
 /// Where a CSR lives: under an account or under a zone.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -84,6 +86,16 @@ impl Credentials {
             .filter(|s| !s.is_empty())
             .collect()
     }
+
+    /// Every near miss of the configured token and API key (see [`crate::near_miss`]), for
+    /// the redaction passes: an echo of one gives away all but a character of the secret.
+    pub fn near_misses(&self) -> Vec<String> {
+        [&self.token, &self.api_key]
+            .into_iter()
+            .flatten()
+            .flat_map(|v| near_miss::near_misses(v))
+            .collect()
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -107,6 +119,34 @@ pub enum HeaderValue {
         prefix: String,
         secret: SecretRef,
     },
+    /// `prefix` + the secret's value after one edit: a near miss of the configured
+    /// credential. Only the executor builds the value; reports describe it in words.
+    Derived {
+        prefix: String,
+        secret: SecretRef,
+        edit: Edit,
+    },
+}
+
+impl HeaderValue {
+    /// The text sent on the wire, or `None` when the secret it names is not configured (or
+    /// the edit would not change it). Only the executor and the no-echo check call this.
+    pub fn resolve(&self, creds: &Credentials) -> Option<String> {
+        match self {
+            HeaderValue::Literal(v) => Some(v.clone()),
+            HeaderValue::Secret { prefix, secret } => {
+                secret.value(creds).map(|v| format!("{prefix}{v}"))
+            }
+            HeaderValue::Derived {
+                prefix,
+                secret,
+                edit,
+            } => secret
+                .value(creds)
+                .and_then(|v| edit.apply(v))
+                .map(|v| format!("{prefix}{v}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,6 +163,15 @@ impl SecretRef {
             SecretRef::Token => "CLOUDFLARE_API_TOKEN",
             SecretRef::Email => "CLOUDFLARE_EMAIL",
             SecretRef::ApiKey => "CLOUDFLARE_API_KEY",
+        }
+    }
+
+    /// What the secret is, in a sentence: "the configured token".
+    pub fn noun(self) -> &'static str {
+        match self {
+            SecretRef::Token => "token",
+            SecretRef::Email => "email",
+            SecretRef::ApiKey => "API key",
         }
     }
 
@@ -277,6 +326,10 @@ impl Exchange {
             .iter()
             .filter_map(|(name, value)| match value {
                 HeaderValue::Secret { secret, .. } => secret.value(creds).map(String::from),
+                HeaderValue::Derived { secret, edit, .. } => secret
+                    .value(creds)
+                    .and_then(|v| edit.apply(v))
+                    .map(|v| v.trim().to_string()),
                 HeaderValue::Literal(v) => {
                     let n = name.to_ascii_lowercase();
                     (n == "authorization" || n.starts_with("x-auth-"))
@@ -418,4 +471,50 @@ pub struct Attempt {
     pub summary: String,
     /// The attempt's whole report text: findings, exchange, curl line.
     pub details: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_near_miss_sent_is_a_secret_that_must_not_come_back() {
+        let creds = Credentials {
+            token: Some("Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY".into()),
+            email: None,
+            api_key: None,
+        };
+        let mut request = Request::new("GET", "/x");
+        request.headers.push((
+            "Authorization".into(),
+            HeaderValue::Derived {
+                prefix: "Bearer ".into(),
+                secret: SecretRef::Token,
+                edit: Edit::OtherCase,
+            },
+        ));
+        let ex = canned_exchange(request, 403, None, "", 1);
+        let lower = "sN3Lzjtbx6KKG7oDCbuaXoo963geiYgqQNftofyy";
+        assert_eq!(ex.secrets_sent(&creds), vec![lower.to_string()]);
+        assert_eq!(
+            ex.request.headers[0].1.resolve(&creds).unwrap(),
+            format!("Bearer {lower}")
+        );
+        assert!(creds.near_misses().contains(&lower.to_string()));
+        let shown = format!("{:?}", ex.request);
+        assert!(
+            !shown.contains("Sn3lZJ") && !shown.contains("sN3Lzj"),
+            "{shown}"
+        );
+        assert_eq!(
+            HeaderValue::Derived {
+                prefix: String::new(),
+                secret: SecretRef::ApiKey,
+                edit: Edit::Truncated,
+            }
+            .resolve(&creds),
+            None,
+            "no API key configured"
+        );
+    }
 }

@@ -376,13 +376,13 @@ pub static RULES: &[Rule] = &[
         "list.order.account_tag.asc",
         ListParam,
         AccountWrite,
-        "`order=account_tag&direction=asc` sorts by `account_tag`",
+        "`order=account_tag&direction=asc` lists every CSR of the account once, sorted by `account_tag` (the account's own tag on each)",
     ),
     rule(
         "list.order.account_tag.desc",
         ListParam,
         AccountWrite,
-        "`order=account_tag&direction=desc` sorts by `account_tag`, reversed",
+        "`order=account_tag&direction=desc` lists every CSR of the account once, sorted by `account_tag`, reversed",
     ),
     // Auth
     rule(
@@ -425,13 +425,13 @@ pub static RULES: &[Rule] = &[
         "auth.near-miss-token",
         Auth,
         Token,
-        "a token one edit away from the configured one is refused",
+        "a token one edit away from the configured one (its last character changed, one character short or long, in another case), or the token sent as `X-Auth-Key`, is refused with a 4xx",
     ),
     rule(
         "auth.near-miss-key",
         Auth,
         EmailKey,
-        "an API key one edit away from the configured one, or the key with another email, is refused",
+        "an API key one edit away from the configured one (as for the token), or the right key with another email, is refused with a 4xx",
     ),
     // PEM agreement
     rule(
@@ -493,7 +493,7 @@ pub static RULES: &[Rule] = &[
         "state.deleted-gone",
         Stateful,
         Write,
-        "a deleted CSR is no longer found or listed, and deleting it again answers 404",
+        "a deleted CSR is no longer found (404) or listed",
     ),
     rule(
         "state.scope-isolation",

@@ -91,6 +91,11 @@ pub(crate) async fn list_csrs(
         (ListOrder::CreatedAt, Direction::Asc)
     };
 
+    let order = if state.0.config.has(Fault::IgnoreSortValue) && order == ListOrder::Name {
+        ListOrder::default()
+    } else {
+        order
+    };
     let direction = if state.0.config.has(Fault::IgnoreDirection) {
         Direction::Asc
     } else {

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::csr::sign_request;
 use crate::error::ApiError;
 use crate::fallback::Fallback;
-use crate::fault::{DROP_CREATES_AT, Fault, KEPT_SANS, escape_dn};
+use crate::fault::{DROP_CREATES_AT, Fault, KEPT_SANS, drop_subject_chars, escape_dn};
 use crate::key_pool::KeyPool;
 use crate::model::{CustomCsr, Scope, ScopeKind, format_timestamp};
 use crate::preload::Preloader;
@@ -83,6 +83,13 @@ impl Shared {
                 *field = escape_dn(field);
             }
             signed.organizational_unit = signed.organizational_unit.as_deref().map(escape_dn);
+        }
+        if self.config.has(Fault::PemSubjectDropsChars) {
+            signed.organization = drop_subject_chars(&signed.organization);
+            signed.organizational_unit = signed
+                .organizational_unit
+                .as_deref()
+                .map(drop_subject_chars);
         }
         if self.config.has(Fault::TruncateSans) {
             signed.sans.truncate(KEPT_SANS);

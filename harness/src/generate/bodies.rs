@@ -59,21 +59,21 @@ impl fmt::Debug for CreateInput {
 
 /// The parts of a valid body, before they are put together.
 #[derive(Debug, Clone)]
-struct Parts {
-    country: &'static str,
-    state: String,
-    locality: String,
-    organization: String,
-    common_name: String,
-    sans: Vec<SanSeed>,
-    key_type: Option<&'static str>,
-    organizational_unit: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
+pub(crate) struct Parts {
+    pub(crate) country: &'static str,
+    pub(crate) state: String,
+    pub(crate) locality: String,
+    pub(crate) organization: String,
+    pub(crate) common_name: String,
+    pub(crate) sans: Vec<SanSeed>,
+    pub(crate) key_type: Option<&'static str>,
+    pub(crate) organizational_unit: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 impl Parts {
-    fn into_json(self) -> Value {
+    pub(crate) fn into_json(self) -> Value {
         let mut m = Map::new();
         m.insert("country".into(), json!(self.country));
         m.insert("state".into(), json!(self.state));
@@ -202,7 +202,7 @@ pub fn small_valid(n: u32, account: bool) -> Value {
 
 /// One documented constraint, broken.
 #[derive(Debug, Clone)]
-enum Break {
+pub(crate) enum Break {
     Missing(&'static str),
     CommonNameTooLong(usize),
     NoSans,
@@ -297,7 +297,7 @@ fn breaks(account: bool) -> impl Strategy<Value = Break> {
     ]
 }
 
-fn break_body(mut body: Value, b: Break) -> CreateInput {
+pub(crate) fn break_body(mut body: Value, b: Break) -> CreateInput {
     let first_san = |body: &mut Value, f: &dyn Fn(&str) -> String| {
         if let Some(s) = body["sans"].get_mut(0) {
             let new = f(s.as_str().unwrap_or("a.com"));
@@ -397,7 +397,7 @@ fn small_parts(account: bool) -> impl Strategy<Value = Parts> {
 
 /// Something the contract does not settle.
 #[derive(Debug, Clone)]
-enum Open {
+pub(crate) enum Open {
     CommonNameOver64Bytes,
     LongSubject(&'static str, usize),
     San256,
@@ -454,7 +454,7 @@ fn opens(account: bool) -> impl Strategy<Value = Open> {
     ]
 }
 
-fn open_body(mut body: Value, o: Open) -> CreateInput {
+pub(crate) fn open_body(mut body: Value, o: Open) -> CreateInput {
     let what = format!("{o:?}");
     match o {
         Open::CommonNameOver64Bytes => body["common_name"] = json!("é".repeat(40)),

@@ -1,9 +1,10 @@
 //! One generated case and the loop that runs them: what a case needs to send and judge
 //! ([`Ctx`]), what it found ([`CaseResult`]), and a proptest `TestRunner` driven by hand with
-//! the run's seed that shrinks the first failure. Never chooses a generator (see `driver`).
+//! the run's seed, and the shrinking of the first failure within a bound of re-runs (the
+//! machinery is in `shrink`, what is simplest for each input in `shrinkers`). Never chooses a
+//! generator (see `driver`).
 
 use std::cell::{Cell, RefCell};
-use std::fmt::Debug;
 use std::time::Instant;
 
 use proptest::strategy::BoxedStrategy;
@@ -16,6 +17,7 @@ use crate::session::{ScopeHold, Session};
 
 use super::declare::{Check, Property};
 use super::properties;
+use super::shrink::{Rerun, Reruns, Shrink, Signature};
 
 /// Reports quote the original input up to this many characters (a body with 150 long SANs is
 /// 40 kB); the minimal input, which reproduces the failure, is always quoted whole.
@@ -184,10 +186,125 @@ fn quote(text: String) -> String {
     }
 }
 
+/// One case under a hold of the scope.
+fn run_held<T>(ctx: &Ctx, case: &dyn Fn(&Ctx, &T) -> CaseResult, input: &T) -> CaseResult {
+    let _hold = ctx.hold();
+    case(ctx, input)
+}
+
+/// A failure being shrunk: the original, the smallest input that still fails the same way,
+/// and why shrinking stopped early, if it did.
+struct Shrinking<T> {
+    original: (T, CaseResult),
+    best: (T, CaseResult),
+    signature: Signature,
+    /// Re-runs spent.
+    used: u32,
+    /// Transport trouble during a re-run: shrinking ended there.
+    broken: Option<String>,
+}
+
+impl<T: Shrink> Shrinking<T> {
+    fn new(ctx: &Ctx, input: T, result: CaseResult) -> Self {
+        let signature = Signature::of(&input, ctx.property.generator, &result.findings);
+        Shrinking {
+            original: (input.clone(), result.clone()),
+            best: (input, result),
+            signature,
+            used: 0,
+            broken: None,
+        }
+    }
+
+    /// One re-run of `candidate`: kept as the best when it fails the same way.
+    fn rerun(&mut self, ctx: &Ctx, case: &dyn Fn(&Ctx, &T) -> CaseResult, candidate: &T) -> Rerun {
+        self.used += 1;
+        let r = run_held(ctx, case, candidate);
+        if let Some(e) = r.error {
+            self.broken = Some(e);
+            return Rerun::Stop;
+        }
+        if self.signature.matches(&r.findings) {
+            self.best = (candidate.clone(), r);
+            Rerun::Fails
+        } else {
+            Rerun::Passes
+        }
+    }
+
+    /// Shrinks with the input kind's own shrinker: toward the named field, or field by field.
+    /// False when the kind has none for this failure (`fixed`: no strategy made the input).
+    fn own_shrinker(
+        &mut self,
+        ctx: &Ctx,
+        case: &dyn Fn(&Ctx, &T) -> CaseResult,
+        fixed: bool,
+    ) -> bool {
+        let limit = ctx.property.shrink_runs;
+        let generator = ctx.property.generator;
+        let original = self.original.0.clone();
+        let field = self.signature.field.clone();
+        let mut run = |candidate: &T| self.rerun(ctx, case, candidate);
+        let mut runs = Reruns::new(limit, &mut run);
+        let shrunk = match &field {
+            Some(f) => original.targeted(generator, f, &mut runs),
+            None => original.generic(generator, fixed, &mut runs),
+        };
+        shrunk.is_some()
+    }
+
+    /// How shrinking went, for the `cases` note.
+    fn how(&self, ctx: &Ctx, own: bool) -> String {
+        let limit = ctx.property.shrink_runs;
+        let plural = if self.used == 1 { "" } else { "s" };
+        let mut how = format!("shrunk in {} re-run{plural} (at most {limit})", self.used);
+        match (&self.signature.field, own) {
+            (Some(f), true) => how.push_str(&format!(
+                ", field `{f}` first (named by {}), every other field at its simplest",
+                self.signature.rule
+            )),
+            (_, true) => how
+                .push_str(", field by field (no finding names a field), each toward its simplest"),
+            (_, false) => how.push_str(", by proptest's shrinking (no finding names a field)"),
+        }
+        if let Some(e) = &self.broken {
+            how.push_str(&format!("; stopped early: {e}"));
+        }
+        how
+    }
+
+    fn into_ran(self, cases_note: String) -> Ran {
+        let (original, _) = self.original;
+        let (minimal, minimal_result) = self.best;
+        Ran {
+            verdict: Verdict::Failure(minimal_result.findings),
+            exchanges: minimal_result.exchanges,
+            notes: vec![
+                ("minimal input".into(), format!("{minimal:?}")),
+                ("original input".into(), quote(format!("{original:?}"))),
+                ("cases".into(), cases_note),
+            ],
+        }
+    }
+}
+
+/// Where the proptest loop stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No failure yet.
+    Searching,
+    /// A failure no finding pins to a field: proptest's shrinking, re-run by re-run.
+    Proptest,
+    /// Shrunk (or out of re-runs): whatever proptest still offers is not sent.
+    Done,
+}
+
 /// Runs the `fixed` inputs (the deterministic coverage of the documented contract), then
-/// `cases` cases of `strategy` through `case`, shrinking the first failure within the
-/// property's bounds.
-pub fn run_cases<T: Clone + Debug>(
+/// `cases` cases of `strategy` through `case`, and shrinks the first failure within the
+/// property's bound of re-runs (`shrink_runs`): toward the field a finding names when one does
+/// (see `shrink.rs`), else by proptest's shrinking (random inputs) or the input kind's generic
+/// shrinker (fixed inputs).
+pub fn run_cases<T: Shrink>(
     ctx: &Ctx,
     trial: &str,
     cases: u32,
@@ -195,12 +312,10 @@ pub fn run_cases<T: Clone + Debug>(
     strategy: BoxedStrategy<T>,
     case: impl Fn(&Ctx, &T) -> CaseResult,
 ) -> Ran {
+    let started = Instant::now();
     let n_fixed = fixed.len();
     for (i, input) in fixed.into_iter().enumerate() {
-        let r = {
-            let _hold = ctx.hold();
-            case(ctx, &input)
-        };
+        let r = run_held(ctx, &case, &input);
         if let Some(e) = r.error {
             return Ran {
                 verdict: Verdict::Error(e),
@@ -209,128 +324,113 @@ pub fn run_cases<T: Clone + Debug>(
             };
         }
         if !r.findings.is_empty() {
-            let text = format!("{input:?}");
-            return Ran {
-                verdict: Verdict::Failure(r.findings),
-                exchanges: r.exchanges,
-                notes: vec![
-                    ("minimal input".into(), quote(text.clone())),
-                    ("original input".into(), quote(text)),
-                    (
-                        "cases".into(),
-                        format!(
-                            "failed at fixed case {} of {n_fixed} (the deterministic coverage of the contract)",
-                            i + 1
-                        ),
-                    ),
-                ],
-            };
+            let mut s = Shrinking::new(ctx, input, r);
+            let own = s.own_shrinker(ctx, &case, true);
+            let note = format!(
+                "failed at fixed case {} of {n_fixed} (the deterministic coverage of the contract); {}; {:.1} s",
+                i + 1,
+                s.how(ctx, own),
+                started.elapsed().as_secs_f64()
+            );
+            return s.into_ran(note);
         }
     }
+    let limit = ctx.property.shrink_runs;
     let mut runner = TestRunner::new(Config {
         cases,
         rng_seed: RngSeed::Fixed(trial_seed(ctx.session.settings.seed, trial)),
         failure_persistence: None,
-        max_shrink_iters: ctx.property.shrink_iters,
-        max_shrink_time: ctx.property.shrink_secs.saturating_mul(1000),
+        // Proptest's own count includes candidates of another class, which are not sent; the
+        // re-runs are counted (and bounded) here.
+        max_shrink_iters: limit.saturating_mul(4),
+        max_shrink_time: 0,
         // Each rejected case would cost requests too; generators never reject.
         max_global_rejects: 0,
         ..Config::default()
     });
-    let first: RefCell<Option<(T, CaseResult)>> = RefCell::new(None);
-    let last: RefCell<Option<(T, CaseResult)>> = RefCell::new(None);
-    let broken: RefCell<Option<String>> = RefCell::new(None);
+    let shrinking: RefCell<Option<Shrinking<T>>> = RefCell::new(None);
+    let own = Cell::new(false);
+    let phase = Cell::new(Phase::Searching);
+    // Transport trouble before any failure: nothing is judged, nothing shrunk.
+    let broken: RefCell<Option<(String, Vec<Exchange>)>> = RefCell::new(None);
     let calls = Cell::new(0u32);
     let calls_at_first_failure = Cell::new(0u32);
-    let started = Instant::now();
     let result = runner.run(&strategy, |input| {
+        match phase.get() {
+            Phase::Done => return Ok(()),
+            Phase::Proptest => {
+                let mut guard = shrinking.borrow_mut();
+                let s = guard.as_mut().expect("a failure is being shrunk");
+                if s.used >= limit || s.broken.is_some() {
+                    phase.set(Phase::Done);
+                    return Ok(());
+                }
+                if !s.original.0.same_class(&input) {
+                    return Ok(());
+                }
+                return match s.rerun(ctx, &case, &input) {
+                    Rerun::Fails => Err(TestCaseError::fail(s.signature.rule.clone())),
+                    Rerun::Passes | Rerun::Stop => Ok(()),
+                };
+            }
+            Phase::Searching => {}
+        }
         calls.set(calls.get() + 1);
-        // After transport trouble nothing is judged: no shrinking on a dead target.
-        if broken.borrow().is_some() {
+        let r = run_held(ctx, &case, &input);
+        if let Some(e) = r.error {
+            *broken.borrow_mut() = Some((e, r.exchanges));
+            phase.set(Phase::Done);
+            return Err(TestCaseError::fail("transport trouble"));
+        }
+        if r.findings.is_empty() {
             return Ok(());
         }
-        let r = {
-            let _hold = ctx.hold();
-            case(ctx, &input)
-        };
-        if let Some(e) = &r.error {
-            *broken.borrow_mut() = Some(e.clone());
-        } else if r.findings.is_empty() {
-            return Ok(());
+        calls_at_first_failure.set(calls.get());
+        let mut s = Shrinking::new(ctx, input, r);
+        let rule = s.signature.rule.clone();
+        if s.own_shrinker(ctx, &case, false) {
+            own.set(true);
+            phase.set(Phase::Done);
+        } else {
+            phase.set(Phase::Proptest);
         }
-        let summary = r
-            .findings
-            .first()
-            .map_or_else(|| r.error.clone().unwrap_or_default(), |f| f.rule.clone());
-        if first.borrow().is_none() {
-            *first.borrow_mut() = Some((input.clone(), r.clone()));
-            calls_at_first_failure.set(calls.get());
-        }
-        *last.borrow_mut() = Some((input, r));
-        Err(TestCaseError::fail(summary))
+        *shrinking.borrow_mut() = Some(s);
+        Err(TestCaseError::fail(rule))
     });
-    let mut notes = Vec::new();
-    match result {
-        Ok(()) => {
-            notes.push((
+    if let Some((e, exchanges)) = broken.into_inner() {
+        return Ran {
+            verdict: Verdict::Error(e),
+            exchanges,
+            notes: Vec::new(),
+        };
+    }
+    match (result, shrinking.into_inner()) {
+        (Err(TestError::Abort(reason)), _) => Ran {
+            verdict: Verdict::Error(format!("generation stopped: {reason}")),
+            exchanges: Vec::new(),
+            notes: Vec::new(),
+        },
+        (Err(TestError::Fail(..)), Some(s)) => {
+            let note = format!(
+                "failed at case {} of {cases}; {}; {:.1} s",
+                calls_at_first_failure.get(),
+                s.how(ctx, own.get()),
+                started.elapsed().as_secs_f64()
+            );
+            s.into_ran(note)
+        }
+        _ => Ran {
+            verdict: Verdict::Pass,
+            exchanges: Vec::new(),
+            notes: vec![(
                 "cases".into(),
                 if n_fixed > 0 {
                     format!("{n_fixed} fixed and {} generated passed", calls.get())
                 } else {
                     format!("{} passed", calls.get())
                 },
-            ));
-            Ran {
-                verdict: Verdict::Pass,
-                exchanges: Vec::new(),
-                notes,
-            }
-        }
-        Err(TestError::Abort(reason)) => Ran {
-            verdict: Verdict::Error(format!("generation stopped: {reason}")),
-            exchanges: Vec::new(),
-            notes,
+            )],
         },
-        Err(TestError::Fail(_, minimal)) => {
-            if let Some(e) = broken.borrow().clone() {
-                let exchanges = last
-                    .borrow()
-                    .as_ref()
-                    .map(|(_, r)| r.exchanges.clone())
-                    .unwrap_or_default();
-                return Ran {
-                    verdict: Verdict::Error(e),
-                    exchanges,
-                    notes,
-                };
-            }
-            let (original, original_result) = first.borrow().clone().expect("a failure");
-            // The minimal input is the last one that failed; fall back to the original.
-            let (minimal_result, minimal_text) = match last.borrow().as_ref() {
-                Some((input, r)) if format!("{input:?}") == format!("{minimal:?}") => {
-                    (r.clone(), format!("{input:?}"))
-                }
-                _ => (original_result.clone(), format!("{original:?}")),
-            };
-            let shrink_calls = calls.get() - calls_at_first_failure.get();
-            notes.push(("minimal input".into(), minimal_text));
-            notes.push(("original input".into(), quote(format!("{original:?}"))));
-            notes.push((
-                "cases".into(),
-                format!(
-                    "failed at case {} of {cases}; shrunk in {shrink_calls} re-runs ({:.1} s; limits {} re-runs, {} s)",
-                    calls_at_first_failure.get(),
-                    started.elapsed().as_secs_f64(),
-                    ctx.property.shrink_iters,
-                    ctx.property.shrink_secs
-                ),
-            ));
-            Ran {
-                verdict: Verdict::Failure(minimal_result.findings),
-                exchanges: minimal_result.exchanges,
-                notes,
-            }
-        }
     }
 }
 

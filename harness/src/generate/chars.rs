@@ -34,12 +34,24 @@ impl Class {
         }
     }
 
-    fn first(self) -> char {
+    pub fn first(self) -> char {
         match self {
             Class::Range(lo, _) => lo,
             Class::Set(set) => set[0],
         }
     }
+}
+
+/// The first character of the first of `classes` that `c` belongs to (`c` itself if none).
+pub fn first_of_class(classes: &[(u32, Class)], c: char) -> char {
+    classes
+        .iter()
+        .map(|(_, class)| *class)
+        .find(|class| match class {
+            Class::Range(lo, hi) => (*lo..=*hi).contains(&c),
+            Class::Set(set) => set.contains(&c),
+        })
+        .map_or(c, Class::first)
 }
 
 /// Between `len.start()` and `len.end()` characters, each from a class picked by weight.
@@ -120,16 +132,8 @@ impl CharsTree {
         self.classes[0].1.first()
     }
 
-    /// The first character of the first class `c` belongs to.
     fn class_first(&self, c: char) -> char {
-        self.classes
-            .iter()
-            .map(|(_, class)| *class)
-            .find(|class| match class {
-                Class::Range(lo, hi) => (*lo..=*hi).contains(&c),
-                Class::Set(set) => set.contains(&c),
-            })
-            .map_or(c, Class::first)
+        first_of_class(self.classes, c)
     }
 
     /// Makes the next simpler candidate from where the steps stand; false when there is none

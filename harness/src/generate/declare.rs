@@ -168,6 +168,9 @@ impl Generator {
     }
 }
 
+/// Re-runs shrinking may spend when `properties.toml` does not say (`shrink_runs`).
+pub const DEFAULT_SHRINK_RUNS: u32 = 40;
+
 /// One declared property run: a generator, how many cases, and what is checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Property {
@@ -184,8 +187,10 @@ pub struct Property {
     pub volume: u32,
     /// `sequences`: requests in flight in one concurrency burst.
     pub burst: u32,
-    pub shrink_iters: u32,
-    pub shrink_secs: u32,
+    /// Re-runs shrinking a failure may spend (each re-runs one case: for a valid create, a
+    /// create, a get and a delete), whatever the wall time: a rate-limited target gets the same
+    /// minimal input as a fast one. 0: failures are reported as found.
+    pub shrink_runs: u32,
     /// How far `created_at` may be off the harness's clock.
     pub clock_skew_secs: u32,
     pub origin: Origin,
@@ -241,7 +246,11 @@ struct RawProperty {
     steps: Option<u32>,
     volume: Option<u32>,
     burst: Option<u32>,
+    shrink_runs: Option<u32>,
+    /// The older name of `shrink_runs`, still read.
     shrink_iters: Option<u32>,
+    /// Read and ignored: shrinking is bounded by re-runs, not by time.
+    #[allow(dead_code)]
     shrink_secs: Option<u32>,
     clock_skew_secs: Option<u32>,
 }
@@ -339,8 +348,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Property>, LoadError> {
             steps: p.steps.unwrap_or(16).max(1),
             volume: p.volume.unwrap_or(0),
             burst: p.burst.unwrap_or(8).max(2),
-            shrink_iters: p.shrink_iters.unwrap_or(512),
-            shrink_secs: p.shrink_secs.unwrap_or(10),
+            shrink_runs: p
+                .shrink_runs
+                .or(p.shrink_iters)
+                .unwrap_or(DEFAULT_SHRINK_RUNS),
             clock_skew_secs: p.clock_skew_secs.unwrap_or(300),
             origin: Origin {
                 file: path.to_path_buf(),
@@ -391,5 +402,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn shrinking_is_bounded_by_re_runs_and_the_old_keys_still_load() {
+        let base = "[[property]]\nname = \"x\"\ngenerator = \"ids\"\n";
+        let runs = |extra: &str| parse_text(&format!("{base}{extra}")).unwrap()[0].shrink_runs;
+        assert_eq!(runs(""), DEFAULT_SHRINK_RUNS);
+        assert_eq!(runs("shrink_runs = 7\n"), 7);
+        assert_eq!(runs("shrink_iters = 512\nshrink_secs = 10\n"), 512);
+        assert_eq!(runs("shrink_runs = 3\nshrink_iters = 512\n"), 3);
+        assert_eq!(runs("shrink_secs = 1\n"), DEFAULT_SHRINK_RUNS);
     }
 }

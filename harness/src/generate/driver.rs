@@ -12,6 +12,12 @@ use crate::session::{Session, auth_headers, foreign};
 
 use super::case::{Ctx, run_cases};
 use super::declare::{Generator, Property};
+use crate::budget::guard;
+
+/// `inputs` when the deterministic cases run here, else none.
+fn given<T>(run: bool, inputs: Vec<T>) -> Vec<T> {
+    if run { inputs } else { Vec::new() }
+}
 
 /// Runs `property` in scope `scope_idx` and says how it went.
 pub fn run_property(
@@ -67,50 +73,105 @@ pub fn run_property(
         schemas: session.schemas.as_ref().ok(),
         creds,
     };
-    let cases = property.runner_cases(session.settings.cases);
+    let cases = crate::budget::cases(trial, property.runner_cases(session.settings.cases));
+    // The deterministic coverage first (in one scope only under --budget), then the random
+    // cases, each kept to the trial's allowance under --budget.
+    let fixed = crate::budget::runs_fixed(scope_idx);
+    let budget = crate::budget::plan().is_some();
+    let per_case = crate::budget::case_cost(property);
+    let account = ctx.account;
+    let estimate = super::coverage::fixed_cost(property, account, read_only);
+    let each = |n: usize| estimate.div_ceil(n.max(1) as u64);
     let ran = match property.generator {
-        Generator::Sequences => super::stateful::run(&ctx, trial, cases),
-        Generator::CreateValid => run_cases(
-            &ctx,
-            trial,
-            cases,
-            Vec::new(),
-            super::bodies::valid(ctx.account),
-            super::stateless::valid_create,
-        ),
-        Generator::CreateInvalid => run_cases(
-            &ctx,
-            trial,
-            cases,
-            Vec::new(),
-            super::bodies::invalid(ctx.account),
-            super::stateless::invalid_create,
-        ),
-        Generator::CreateUnspecified => run_cases(
-            &ctx,
-            trial,
-            cases,
-            Vec::new(),
-            super::bodies::unspecified(ctx.account),
-            super::stateless::unspecified_create,
-        ),
-        Generator::Ids => run_cases(
-            &ctx,
-            trial,
-            cases,
-            Vec::new(),
-            super::ids::inputs(read_only),
-            super::stateless::id_case,
-        ),
-        Generator::ListParams => super::stateless::list_property(&ctx, trial, cases),
-        Generator::Auth => run_cases(
-            &ctx,
-            trial,
-            cases,
-            Vec::new(),
-            super::auth::inputs(read_only),
-            super::stateless::auth_case,
-        ),
+        Generator::Sequences => {
+            let fixed = if fixed && property.volume == 0 {
+                vec![super::coverage::sequence()]
+            } else {
+                Vec::new()
+            };
+            let n = fixed.len();
+            super::stateful::run(&ctx, trial, cases, (fixed, each(n)), per_case)
+        }
+        Generator::CreateValid => {
+            let fixed = given(fixed, super::coverage::valid_creates(account));
+            let n = fixed.len();
+            run_cases(
+                &ctx,
+                trial,
+                cases,
+                fixed,
+                super::bodies::valid(account),
+                guard(
+                    trial,
+                    (n, each(n)),
+                    per_case,
+                    super::stateless::valid_create,
+                ),
+            )
+        }
+        Generator::CreateInvalid => {
+            let fixed = given(fixed, super::coverage::invalid_creates(account));
+            let n = fixed.len();
+            run_cases(
+                &ctx,
+                trial,
+                cases,
+                fixed,
+                super::bodies::invalid(account),
+                guard(
+                    trial,
+                    (n, each(n)),
+                    per_case,
+                    super::stateless::invalid_create,
+                ),
+            )
+        }
+        Generator::CreateUnspecified => {
+            // They verify no rule: left out under a budget.
+            let fixed = given(
+                fixed && !budget,
+                super::coverage::unspecified_creates(account),
+            );
+            let n = fixed.len();
+            run_cases(
+                &ctx,
+                trial,
+                cases,
+                fixed,
+                super::bodies::unspecified(account),
+                guard(
+                    trial,
+                    (n, each(n)),
+                    per_case,
+                    super::stateless::unspecified_create,
+                ),
+            )
+        }
+        Generator::Ids => {
+            let fixed = given(fixed, super::coverage::ids(read_only));
+            let n = fixed.len();
+            run_cases(
+                &ctx,
+                trial,
+                cases,
+                fixed,
+                super::ids::inputs(read_only),
+                guard(trial, (n, each(n)), per_case, super::stateless::id_case),
+            )
+        }
+        Generator::ListParams => super::stateless::list_property(&ctx, trial, cases, fixed),
+        Generator::Auth => {
+            let fixed = given(fixed, super::auth::fixed(read_only, &ctx.creds));
+            let n = fixed.len();
+            run_cases(
+                &ctx,
+                trial,
+                cases,
+                fixed,
+                super::auth::inputs(read_only),
+                guard(trial, (n, each(n)), per_case, super::stateless::auth_case),
+            )
+        }
     };
     let mut notes = ran.notes;
     if let Some(doc) = &property.doc {

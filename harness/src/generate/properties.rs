@@ -253,6 +253,16 @@ pub fn list_order(
     }
     let body = ex.response.body_json()?;
     let items = body.get("result")?.as_array()?;
+    list_order_of(items, own, order, descending)
+}
+
+/// [`list_order`] over `items` gathered from one page or several in a row.
+pub fn list_order_of(
+    items: &[Value],
+    own: &[(String, String)],
+    order: &str,
+    descending: bool,
+) -> Option<Finding> {
     let keys: Vec<(String, String)> = items
         .iter()
         .filter_map(|item| {

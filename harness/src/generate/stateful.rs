@@ -16,6 +16,7 @@ use proptest::test_runner::TestRunner;
 use serde_json::Value;
 
 use crate::model::{Body, Exchange, Finding, Request, Scope};
+use crate::rules;
 use crate::session::body_json;
 use crate::template::encode_segment;
 
@@ -139,15 +140,26 @@ pub fn sequences(steps: usize, volume: usize, burst: usize) -> BoxedStrategy<Seq
         .boxed()
 }
 
-/// Runs the declared number of sequences.
-pub fn run(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
+/// Runs the `fixed` sequences (the deterministic coverage), then the declared number of
+/// random ones, each costing at most `per_case` requests under `--budget`.
+pub fn run(ctx: &Ctx, trial: &str, cases: u32, fixed: (Vec<Sequence>, u64), per_case: u64) -> Ran {
+    let (fixed, per_fixed) = fixed;
     let p = ctx.property;
     let strategy = sequences(p.steps as usize, p.volume as usize, p.burst as usize);
-    run_cases(ctx, trial, cases, Vec::new(), strategy, |ctx, seq| {
+    let n = fixed.len();
+    let case = |ctx: &Ctx, seq: &Sequence| {
         let mut m = Machine::new(ctx);
         m.play(seq);
         m.r
-    })
+    };
+    run_cases(
+        ctx,
+        trial,
+        cases,
+        fixed,
+        strategy,
+        crate::budget::guard(trial, (n, per_fixed), per_case, case),
+    )
 }
 
 /// A CSR the model holds: its id and the object create answered with.
@@ -345,6 +357,20 @@ impl<'a, 'b> Machine<'a, 'b> {
         };
         if self.ctx.checks(Check::Model) {
             let live: Vec<String> = self.model.live.iter().map(|h| h.id.clone()).collect();
+            if !live.is_empty() {
+                let once = live
+                    .iter()
+                    .all(|id| ids.iter().filter(|i| *i == id).count() == 1);
+                rules::exercised("state.listed-once", once);
+            }
+            if !self.model.deleted.is_empty() {
+                let gone = !self.model.deleted.iter().any(|d| ids.contains(d));
+                rules::exercised("state.deleted-gone", gone);
+            }
+            if !self.model.foreign.is_empty() {
+                let apart = !self.model.foreign.iter().any(|f| ids.contains(f));
+                rules::exercised("state.scope-isolation", apart);
+            }
             for id in live {
                 let n = ids.iter().filter(|i| **i == id).count();
                 if n != 1 {
@@ -383,6 +409,11 @@ impl<'a, 'b> Machine<'a, 'b> {
                     message,
                 );
             }
+        }
+        if self.ctx.checks(Check::TotalCount)
+            && let Some(total) = total
+        {
+            rules::exercised("state.total-count", total == self.model.total() as u64);
         }
         if self.ctx.checks(Check::TotalCount)
             && let Some(total) = total
@@ -456,7 +487,9 @@ impl<'a, 'b> Machine<'a, 'b> {
                 if let Some(ex) = self.send(&req)
                     && ctx.checks(Check::GetSame)
                 {
-                    self.add(&ex, properties::get_same(&ex, &held.object));
+                    let found = properties::get_same(&ex, &held.object);
+                    rules::exercised("state.get-after-create", found.is_empty());
+                    self.add(&ex, found);
                 }
             }
             Transition::GetDeleted(p) => {
@@ -465,7 +498,13 @@ impl<'a, 'b> Machine<'a, 'b> {
                 }
                 let id = self.model.deleted[p % self.model.deleted.len()].clone();
                 let req = ctx.request("GET", self.item(&scope, &id));
-                if let Some(ex) = self.send(&req)
+                let answer = self.send(&req);
+                if let Some(ex) = &answer
+                    && ctx.checks(Check::Model)
+                {
+                    rules::exercised("state.deleted-gone", ex.response.status == 404);
+                }
+                if let Some(ex) = answer
                     && ctx.checks(Check::Model)
                     && ex.response.status != 404
                 {
@@ -515,6 +554,10 @@ impl<'a, 'b> Machine<'a, 'b> {
                 let id = self.model.live[i].id.clone();
                 let req = ctx.request("DELETE", self.item(&foreign, &id));
                 let Some(ex) = self.send(&req) else { return };
+                if ctx.checks(Check::ForeignScope) {
+                    let refused = !(200..300).contains(&ex.response.status);
+                    rules::exercised("state.scope-isolation", refused);
+                }
                 if ctx.checks(Check::ForeignScope) && (200..300).contains(&ex.response.status) {
                     let f = Finding::new(
                         "model.foreign-scope",
@@ -544,7 +587,14 @@ impl<'a, 'b> Machine<'a, 'b> {
                 let Some(i) = self.model.pick(*p) else { return };
                 let id = self.model.live[i].id.clone();
                 let req = ctx.request("GET", self.item(&foreign, &id));
-                if let Some(ex) = self.send(&req)
+                let answer = self.send(&req);
+                if let Some(ex) = &answer
+                    && ctx.checks(Check::ForeignScope)
+                {
+                    let refused = !(200..300).contains(&ex.response.status);
+                    rules::exercised("state.scope-isolation", refused);
+                }
+                if let Some(ex) = answer
                     && ctx.checks(Check::ForeignScope)
                     && (200..300).contains(&ex.response.status)
                 {
@@ -579,10 +629,16 @@ impl<'a, 'b> Machine<'a, 'b> {
             }
             return;
         }
+        let total = body
+            .pointer("/result_info/total_count")
+            .and_then(Value::as_u64);
         if self.ctx.checks(Check::TotalCount)
-            && let Some(total) = body
-                .pointer("/result_info/total_count")
-                .and_then(Value::as_u64)
+            && let Some(total) = total
+        {
+            rules::exercised("state.total-count", total == self.model.total() as u64);
+        }
+        if self.ctx.checks(Check::TotalCount)
+            && let Some(total) = total
             && total != self.model.total() as u64
         {
             let f = Finding::new(

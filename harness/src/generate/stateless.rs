@@ -4,13 +4,15 @@
 use serde_json::{Value, json};
 
 use crate::checks;
-use crate::model::{Body, HeaderValue, Request};
+use crate::model::{Body, Exchange, Finding, Request};
+use crate::rules;
 use crate::session::body_json;
 use crate::template::encode_segment;
 
-use super::auth::{AuthInput, AuthOp, Credential};
+use super::auth::{AuthInput, AuthOp};
 use super::bodies::{CreateBody, CreateInput};
 use super::case::{CaseResult, Ctx, Ran, run_cases};
+use super::coverage;
 use super::declare::Check;
 use super::ids::{IdInput, IdShape};
 use super::lists::ListInput;
@@ -64,9 +66,16 @@ pub fn valid_create(ctx: &Ctx, input: &CreateInput) -> CaseResult {
     if ctx.checks(Check::Created) {
         r.add(&ex, properties::created(&ex));
     }
-    if ctx.checks(Check::Echo) {
-        r.add(&ex, properties::echo(&ex, sent));
-    }
+    let echoed = ctx.checks(Check::Echo).then(|| {
+        let found = properties::echo(&ex, sent);
+        let echoed = found.is_empty();
+        r.add(&ex, found);
+        echoed
+    });
+    r.add(
+        &ex,
+        coverage::judge_valid_create(&ex, sent, ctx.account, echoed),
+    );
     if ctx.checks(Check::Pem) {
         r.add(&ex, checks::pem_family(&ex));
     }
@@ -78,12 +87,23 @@ pub fn valid_create(ctx: &Ctx, input: &CreateInput) -> CaseResult {
         .unwrap_or(Value::Null);
     if ctx.checks(Check::CreatedAt) {
         let (earliest, latest) = ctx.created_window();
-        r.add(&ex, properties::created_at(&result, earliest, latest));
+        let found = properties::created_at(&result, earliest, latest);
+        let parsed = result
+            .get("created_at")
+            .and_then(Value::as_str)
+            .is_some_and(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .is_ok()
+            });
+        rules::exercised("field.created_at", parsed && found.is_none());
+        r.add(&ex, found);
     }
     if ctx.checks(Check::GetSame)
         && let Some(got) = r.send(ctx, &ctx.request("GET", item_path(ctx, &id)))
     {
-        r.add(&got, properties::get_same(&got, &result));
+        let found = properties::get_same(&got, &result);
+        rules::exercised("state.get-after-create", found.is_empty());
+        r.add(&got, found);
         // The same object as the create's answer has had its PEM judged already.
         let same = body_json(&got).and_then(|b| b.get("result")) == Some(&result);
         if ctx.checks(Check::Pem) && !same {
@@ -102,6 +122,8 @@ pub fn invalid_create(ctx: &Ctx, input: &CreateInput) -> CaseResult {
     };
     if ctx.checks(Check::Refused) {
         r.add(&ex, properties::refused(&ex));
+        let strict = ctx.session.settings.strict;
+        r.add(&ex, coverage::judge_refusal(&ex, input, strict));
     }
     if let Some(id) = created_id(&ex) {
         delete_quietly(ctx, &mut r, &id);
@@ -136,12 +158,41 @@ pub fn id_case(ctx: &Ctx, input: &IdInput) -> CaseResult {
     };
     if ctx.checks(Check::NotFound) {
         let uuid = matches!(input.id, IdShape::Uuid(_));
-        r.add(&ex, properties::not_found(&ex, uuid));
+        let found = properties::not_found(&ex, uuid);
+        let refused = found.is_none();
+        r.add(&ex, found);
+        match &input.id {
+            IdShape::Uuid(_) => {
+                let code = coverage::error_codes(&ex).contains(&1419);
+                rules::exercised("code.1419", refused && code);
+                if refused && !code && ctx.session.settings.strict {
+                    r.add(
+                        &ex,
+                        [not_documented(&ex, "1419", "an unknown custom CSR id")],
+                    );
+                }
+            }
+            IdShape::Text(t) if t.chars().count() > 36 => {
+                rules::exercised("code.1418", refused);
+            }
+            _ => {}
+        }
     }
     r
 }
 
-/// Broken credentials are refused on every operation.
+fn not_documented(ex: &Exchange, code: &str, what: &str) -> Finding {
+    Finding::new(
+        "code.1419",
+        "/errors/0/code",
+        code,
+        format!("{:?}", coverage::error_codes(ex)),
+        format!("{what}: refused, but not with the documented error code"),
+    )
+}
+
+/// Broken credentials and near misses are refused on every operation; the configured ones
+/// are accepted.
 pub fn auth_case(ctx: &Ctx, input: &AuthInput) -> CaseResult {
     let mut r = CaseResult::default();
     let id = uuid::Uuid::from_u128(input.id).to_string();
@@ -159,26 +210,16 @@ pub fn auth_case(ctx: &Ctx, input: &AuthInput) -> CaseResult {
             c
         }
     };
-    let lit = |v: &str| HeaderValue::Literal(v.to_string());
-    req.headers = match &input.credential {
-        Credential::Mode(mode) => {
-            match crate::session::auth_headers(*mode, &ctx.creds) {
-                Ok(h) => h,
-                Err(_) => return r, // a mode this run cannot send
-            }
-        }
-        Credential::Bearer(t) => vec![("Authorization".into(), lit(&format!("Bearer {t}")))],
-        Credential::EmailKey(e, k) => vec![
-            ("X-Auth-Email".into(), lit(e)),
-            ("X-Auth-Key".into(), lit(k)),
-        ],
-        Credential::Header(h) => vec![("Authorization".into(), lit(h))],
+    // A credential made from one that is not configured is skipped, not faked.
+    let Some(headers) = input.credential.headers(&ctx.creds) else {
+        return r;
     };
+    req.headers = headers;
     let Some(ex) = r.send(ctx, &req) else {
         return r;
     };
     if ctx.checks(Check::AuthRefused) {
-        r.add(&ex, properties::auth_refused(&ex));
+        r.add(&ex, super::auth::judge(&input.credential, &ex));
     }
     if let Some(created) = created_id(&ex) {
         delete_quietly(ctx, &mut r, &created);
@@ -192,24 +233,18 @@ const OWN: usize = 3;
 
 /// Lists with generated parameters: documented ones are honoured (status, page, per_page,
 /// order and direction over this run's CSRs); any answer is an envelope and never a 5xx.
-pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
+/// When `fixed`, the deterministic list coverage runs first (`coverage_list`).
+pub fn list_property(ctx: &Ctx, trial: &str, cases: u32, fixed: bool) -> Ran {
     let mut setup = CaseResult::default();
     let mut own: Vec<(String, String)> = Vec::new();
-    if !ctx.read_only && ctx.checks(Check::ListOrder) {
+    // Sort parameters are documented for accounts only.
+    let fits = crate::budget::fits(trial, super::coverage_list::COST + 2 * OWN as u64);
+    if !ctx.read_only && ctx.account && ctx.checks(Check::ListOrder) && fits {
         let _hold = ctx.hold();
         for i in 0..OWN {
             let name = format!("csr-conformance-order-{}", (b'c' - i as u8) as char);
-            let host = format!("order-{i}.csr-conformance.net");
-            let mut body = json!({
-                "country": "PT", "state": "Lisboa", "locality": "Lisboa",
-                "organization": "csr-conformance", "common_name": host,
-                "sans": [host], "key_type": "p256v1",
-            });
-            if ctx.account {
-                body["name"] = json!(name);
-            }
             let mut req = ctx.request("POST", ctx.collection(&ctx.scope));
-            req.body = Some(Body::Json(body));
+            req.body = Some(Body::Json(coverage::named_body(i, &name, ctx.account)));
             if let Some(ex) = setup.send(ctx, &req)
                 && let Some(id) = created_id(&ex)
             {
@@ -217,6 +252,23 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
             }
         }
     }
+    let teardown = |own: &[(String, String)]| {
+        let _hold = ctx.hold();
+        for (id, _) in own {
+            let mut r = CaseResult::default();
+            delete_quietly(ctx, &mut r, id);
+        }
+    };
+    let fits = crate::budget::fits(trial, super::coverage_list::COST);
+    let mut failed_at = None;
+    if fixed && fits && setup.findings.is_empty() && setup.error.is_none() {
+        let (phase, at) = super::coverage_list::run(ctx, &own);
+        failed_at = at;
+        setup.exchanges.extend(phase.exchanges);
+        setup.findings.extend(phase.findings);
+        setup.error = phase.error;
+    }
+    crate::budget::fixed_done(trial);
     if !setup.findings.is_empty() || setup.error.is_some() {
         let ran = Ran {
             verdict: match setup.error {
@@ -224,16 +276,24 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
                 None => crate::model::Verdict::Failure(setup.findings),
             },
             exchanges: setup.exchanges,
-            notes: vec![(
-                "setup".into(),
-                "creating this run's CSRs for the order property failed".into(),
-            )],
+            notes: {
+                let input = failed_at
+                    .unwrap_or_else(|| format!("create this run's {OWN} CSRs, one after another"));
+                vec![
+                    ("minimal input".into(), input.clone()),
+                    ("original input".into(), input),
+                    (
+                        "cases".into(),
+                        "failed in the fixed list cases (the deterministic coverage of the \
+                         contract: this run's CSRs created one after another, each documented \
+                         order and direction walked, page sizes 5, 50 and the default, page 1, \
+                         the last page and the one past it)"
+                            .into(),
+                    ),
+                ]
+            },
         };
-        let _hold = ctx.hold();
-        for (id, _) in &own {
-            let mut r = CaseResult::default();
-            delete_quietly(ctx, &mut r, id);
-        }
+        teardown(&own);
         return ran;
     }
     let ran = run_cases(
@@ -242,13 +302,9 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32) -> Ran {
         cases,
         Vec::new(),
         super::lists::inputs(),
-        |ctx, input| list_case(ctx, input, &own),
+        crate::budget::guard(trial, (0, 0), 1, |ctx, input| list_case(ctx, input, &own)),
     );
-    let _hold = ctx.hold();
-    for (id, _) in &own {
-        let mut r = CaseResult::default();
-        delete_quietly(ctx, &mut r, id);
-    }
+    teardown(&own);
     ran
 }
 

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::chars::{Chars, Class};
+use super::chars::{Chars, Class, first_of_class};
 
 /// Characters RFC 4514 escapes (and encoders therefore mangle), and the space that must be
 /// kept when leading or trailing.
@@ -12,6 +12,11 @@ const DN_SPECIALS: &[char] = &[',', '+', '=', '"', '\\', '<', '>', ';', '#', ' '
 const ACCENTED: &[char] = &['é', 'è', 'à', 'ç', 'ñ', 'ö', 'ü', 'Å', 'ß', 'ø'];
 const CJK: &[char] = &['中', '文', '東', '京', '한', '국', 'あ', 'ア'];
 const EMOJI: &[char] = &['😀', '🎉', '🔐', '🌍'];
+/// Punctuation of company and place names that RFC 4514 does not escape but sanitisers meant
+/// for shells, markup or URLs strip or rewrite (`O'Brien & Sons`, `Yahoo!`, `AT&T`).
+const NAME_PUNCTUATION: &[char] = &[
+    '&', '\'', '!', '@', '.', '-', '(', ')', '/', ':', '?', '*', '_', '%', '$',
+];
 
 /// Officially assigned ISO 3166-1 alpha-2 codes, which every implementation accepts.
 pub const COUNTRIES: &[&str] = &[
@@ -22,12 +27,14 @@ pub const COUNTRIES: &[&str] = &[
 /// Top-level domains no rule reserves.
 pub const TLDS: &[&str] = &["com", "net", "org", "io", "dev"];
 
-/// Mostly letters and digits, often what DN encoders escape, now and then beyond ASCII.
+/// Mostly letters and digits, often what DN encoders escape or sanitisers strip, now and then
+/// beyond ASCII. The first class's first character is the simplest (see [`simpler_chars`]).
 const SUBJECT_CHARS: &[(u32, Class)] = &[
     (3, Class::Range('a', 'z')),
     (3, Class::Range('A', 'Z')),
     (2, Class::Range('0', '9')),
     (3, Class::Set(DN_SPECIALS)),
+    (2, Class::Set(NAME_PUNCTUATION)),
     (1, Class::Set(ACCENTED)),
     (1, Class::Set(CJK)),
     (1, Class::Set(EMOJI)),
@@ -35,6 +42,19 @@ const SUBJECT_CHARS: &[(u32, Class)] = &[
 
 fn subject_chars(len: std::ops::RangeInclusive<usize>) -> Chars {
     Chars::new(SUBJECT_CHARS, len)
+}
+
+/// What a subject character may be made simpler into, simplest first: `a`, then the first
+/// character of its own class (for a shrinker that keeps a failure's kind of character).
+pub fn simpler_chars(c: char) -> Vec<char> {
+    let simplest = SUBJECT_CHARS[0].1.first();
+    let mut out = Vec::new();
+    for s in [simplest, first_of_class(SUBJECT_CHARS, c)] {
+        if s != c && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// Text of 1 to `max` characters, often exactly `max`, never only whitespace. When `max_bytes`
@@ -197,6 +217,29 @@ mod tests {
                 assert!(valid_dns(&name), "{name}");
             }
         }
+    }
+
+    #[test]
+    fn subject_text_often_holds_name_punctuation_and_shrinks_toward_its_class() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::{Config, RngSeed, TestRunner};
+        let mut r = TestRunner::new(Config {
+            rng_seed: RngSeed::Fixed(5),
+            ..Config::default()
+        });
+        let s = subject_text(64, None);
+        let with = (0..400)
+            .filter(|_| {
+                let t = s.new_tree(&mut r).unwrap().current();
+                t.contains(['&', '\'', '!', '@'])
+            })
+            .count();
+        // A valid_creates run of 40 cases per scope meets them many times over.
+        assert!(with > 80, "{with} of 400");
+        assert_eq!(simpler_chars('!'), vec!['a', '&']);
+        assert_eq!(simpler_chars('&'), vec!['a']);
+        assert_eq!(simpler_chars('a'), Vec::<char>::new());
+        assert_eq!(simpler_chars('Q'), vec!['a', 'A']);
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub fn raw_of(ex: &Exchange) -> RawExchange {
             .map(|(n, v)| {
                 let v = match v {
                     HeaderValue::Literal(t) => RawHeader::Text(t.clone()),
-                    HeaderValue::Secret { secret, .. } => RawHeader::Configured(*secret),
+                    // A near miss has the shape of the credential it was made from.
+                    HeaderValue::Secret { secret, .. } | HeaderValue::Derived { secret, .. } => {
+                        RawHeader::Configured(*secret)
+                    }
                 };
                 (n.clone(), v)
             })

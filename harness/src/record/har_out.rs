@@ -46,12 +46,19 @@ pub const WITHHELD: &str = "[withheld: the credential scan flagged this body]";
 /// the run sends (the embedded emulator's are made when it starts).
 pub type Target = Box<dyn Fn() -> Option<(String, Credentials)> + Send + Sync>;
 
+/// The target's base URL, the credentials the run sends, and the secrets to scrub.
+struct Known {
+    base: String,
+    creds: Credentials,
+    secrets: Secrets,
+}
+
 /// A run's HAR file in the making.
 pub struct HarWriter {
     path: PathBuf,
     entries_path: PathBuf,
     target: Target,
-    known: OnceLock<(String, Secrets)>,
+    known: OnceLock<Known>,
     state: Mutex<State>,
 }
 
@@ -200,21 +207,22 @@ impl HarWriter {
     }
 
     /// The base URL and the secrets to scrub, once known.
-    fn known(&self) -> Option<&(String, Secrets)> {
+    fn known(&self) -> Option<&Known> {
         if let Some(k) = self.known.get() {
             return Some(k);
         }
         let (base, creds) = (self.target)()?;
-        Some(
-            self.known
-                .get_or_init(|| (base, Secrets::from_credentials(&creds))),
-        )
+        Some(self.known.get_or_init(|| Known {
+            base,
+            secrets: Secrets::from_credentials(&creds),
+            creds,
+        }))
     }
 }
 
 impl Observer for HarWriter {
     fn exchange(&self, trial: Option<&str>, ex: &Exchange) {
-        let Some((base, secrets)) = self.known() else {
+        let Some(known) = self.known() else {
             return;
         };
         let page = trial.unwrap_or(CLEANUP_PAGE);
@@ -222,22 +230,36 @@ impl Observer for HarWriter {
             .checked_sub(ex.elapsed)
             .unwrap_or_else(Instant::now);
         let started = started_at(ex);
-        // A wrong credential a trial sent on purpose is scrubbed wherever it comes back too.
+        // The values the request carried: a wrong or near-miss credential a trial sent on
+        // purpose is scrubbed wherever it comes back too.
+        let values: Vec<Option<String>> = ex
+            .request
+            .headers
+            .iter()
+            .map(|(_, v)| v.resolve(&known.creds))
+            .collect();
         let learned;
         let secrets = if ex
             .request
             .headers
             .iter()
-            .any(|(n, v)| is_credential_header(n) && matches!(v, HeaderValue::Literal(_)))
+            .any(|(n, v)| is_credential_header(n) || !matches!(v, HeaderValue::Literal(_)))
         {
-            let mut s = secrets.clone();
-            s.learn_from_headers(&literal_headers(ex));
+            let mut s = known.secrets.clone();
+            for ((name, value), text) in ex.request.headers.iter().zip(&values) {
+                let Some(text) = text else { continue };
+                if is_credential_header(name) {
+                    s.learn_from_headers(&[(name.clone(), RawHeader::Text(text.clone()))]);
+                } else if !matches!(value, HeaderValue::Literal(_)) {
+                    s.add("a credential derived from a configured one", text);
+                }
+            }
             learned = s;
             &learned
         } else {
-            secrets
+            &known.secrets
         };
-        let mut entry = entry(base, page, started.clone(), ex, secrets);
+        let mut entry = entry(&known.base, page, started.clone(), ex, &values, secrets);
         let mut line = serde_json::to_string(&entry).unwrap_or_default();
         let mut found = scan_readable(&line, secrets);
         let withheld = !found.is_empty();
@@ -318,63 +340,38 @@ fn is_credential_header(name: &str) -> bool {
     ) || n.starts_with("x-auth-")
 }
 
-/// The literal header values of a request, as the redaction learns credentials from them.
-fn literal_headers(ex: &Exchange) -> Vec<(String, RawHeader)> {
-    ex.request
-        .headers
-        .iter()
-        .filter_map(|(n, v)| match v {
-            HeaderValue::Literal(t) => Some((n.clone(), RawHeader::Text(t.clone()))),
-            _ => None,
-        })
-        .collect()
-}
-
-/// What a credential header shows: never its value, only the shape a replay needs.
-fn credential_placeholder(name: &str, value: &HeaderValue) -> String {
-    let n = name.to_ascii_lowercase();
-    let literal = match value {
-        HeaderValue::Literal(t) => Some(t.as_str()),
-        _ => None,
-    };
-    match n.as_str() {
+/// What a credential header shows, given the value sent: never the value, only the shape a
+/// replay needs (a well-formed bearer, an email address).
+fn credential_placeholder(name: &str, sent: Option<&str>) -> String {
+    let sent = sent.unwrap_or("");
+    match name.to_ascii_lowercase().as_str() {
         "authorization" | "proxy-authorization" => {
-            let bearer = match (literal, value) {
-                (Some(t), _) => t.strip_prefix("Bearer ").is_some_and(|token| {
-                    !token.is_empty()
-                        && token
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
-                }),
-                (None, HeaderValue::Secret { prefix, .. }) => prefix == "Bearer ",
-                // Any other kind of secret: its shape is unknown here, so none is claimed.
-                (None, _) => false,
-            };
+            let bearer = sent.strip_prefix("Bearer ").is_some_and(|token| {
+                !token.is_empty()
+                    && token
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+            });
             if bearer {
                 format!("Bearer {REDACTED}")
             } else {
                 REDACTED.into()
             }
         }
-        "x-auth-email" => {
-            let email = match (literal, value) {
-                (Some(t), _) => t.contains('@') && holds_email(t),
-                (None, HeaderValue::Secret { secret, .. }) => {
-                    *secret == crate::model::SecretRef::Email
-                }
-                (None, _) => false,
-            };
-            if email {
-                REDACTED_EMAIL.into()
-            } else {
-                REDACTED.into()
-            }
-        }
+        "x-auth-email" if sent.contains('@') && holds_email(sent) => REDACTED_EMAIL.into(),
         _ => REDACTED.into(),
     }
 }
 
-fn entry(base: &str, page: &str, started: String, ex: &Exchange, secrets: &Secrets) -> Entry {
+/// One exchange as a HAR entry; `values` are the request's header values as sent.
+fn entry(
+    base: &str,
+    page: &str,
+    started: String,
+    ex: &Exchange,
+    values: &[Option<String>],
+    secrets: &Secrets,
+) -> Entry {
     let req = &ex.request;
     let path = secrets.scrub_text(&req.path);
     let query: Vec<NameValue> = req
@@ -394,10 +391,11 @@ fn entry(base: &str, page: &str, started: String, ex: &Exchange, secrets: &Secre
     let mut headers: Vec<NameValue> = req
         .headers
         .iter()
-        .map(|(name, value)| {
+        .zip(values)
+        .map(|((name, value), sent)| {
             let shown = match value {
                 HeaderValue::Literal(t) if !is_credential_header(name) => secrets.scrub_text(t),
-                _ => credential_placeholder(name, value),
+                _ => credential_placeholder(name, sent.as_deref()),
             };
             NameValue::new(name.clone(), shown)
         })
@@ -745,13 +743,31 @@ mod tests {
             None,
             &[0xc3, 0x28],
         );
+        // A near miss of the token: shown as the bearer it is, and scrubbed where it comes
+        // back.
+        let near = crate::near_miss::Edit::LastChanged.apply(TOKEN).unwrap();
+        let d = exchange(
+            vec![(
+                "Authorization",
+                HeaderValue::Derived {
+                    prefix: "Bearer ".into(),
+                    secret: SecretRef::Token,
+                    edit: crate::near_miss::Edit::LastChanged,
+                },
+            )],
+            None,
+            format!("no such token {near}").as_bytes(),
+        );
         let (written, text) = written(&[
             (Some("auth::zone::x"), a),
             (Some("auth::zone::y"), b),
             (None, c),
+            (Some("auth::zone::near"), d),
         ]);
-        assert_eq!((written.entries, written.pages), (3, 3));
+        assert_eq!((written.entries, written.pages), (4, 4));
+        let near_stem = &near[..near.len() - 1];
         for leaked in [
+            near_stem,
             TOKEN,
             EMAIL,
             WRONG,
@@ -773,7 +789,15 @@ mod tests {
             .iter()
             .map(|p| p["id"].as_str().unwrap())
             .collect();
-        assert_eq!(pages, vec!["auth::zone::x", "auth::zone::y", CLEANUP_PAGE]);
+        assert_eq!(
+            pages,
+            vec![
+                "auth::zone::x",
+                "auth::zone::y",
+                CLEANUP_PAGE,
+                "auth::zone::near"
+            ]
+        );
         let entries = log["entries"].as_array().unwrap();
         let e = &entries[0];
         assert_eq!(e["pageref"], "auth::zone::x");
@@ -831,7 +855,7 @@ mod tests {
         // import-har reads it back, with the credentials' shapes.
         let imported = super::super::har::parse(text.as_bytes()).unwrap();
         assert_eq!(imported.creator.as_deref(), Some("csr-conformance"));
-        assert_eq!(imported.exchanges.len(), 3);
+        assert_eq!(imported.exchanges.len(), 4);
         assert_eq!(imported.pages[2].as_deref(), Some(CLEANUP_PAGE));
         let shape = |i: usize| {
             super::super::redact::scrub(&imported.exchanges[i], &Secrets::default()).auth
@@ -844,6 +868,11 @@ mod tests {
         assert_eq!(
             (shape(2).bearer, shape(2).email),
             (Some(false), Some(false))
+        );
+        assert_eq!(shape(3).bearer, Some(true));
+        assert_eq!(
+            entries[3]["response"]["content"]["text"],
+            "no such token [REDACTED]"
         );
     }
 

@@ -105,6 +105,14 @@ impl Secrets {
                 s.add(what, v);
             }
         }
+        for (what, v) in [
+            ("a near miss of the configured API token", &creds.token),
+            ("a near miss of the configured API key", &creds.api_key),
+        ] {
+            for near in v.iter().flat_map(|v| crate::near_miss::near_misses(v)) {
+                s.add(what, &near);
+            }
+        }
         s
     }
 

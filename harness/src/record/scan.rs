@@ -71,12 +71,18 @@ pub fn seal(path: &Path, text: String, secrets: &Secrets) -> Result<Sealed, Vec<
 /// Everything in `text` that must not reach a recorded file.
 pub fn scan(text: &str, secrets: &Secrets) -> Vec<Leak> {
     let mut found: Vec<(usize, String)> = Vec::new();
+    // Secrets come longest first; a shorter one inside a longer one found already (a near
+    // miss one character short, inside the credential) is the same leak, not another.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
     for (what, spellings) in secrets.spellings() {
-        for s in spellings {
-            if let Some(at) = text.find(&s) {
-                found.push((at, what.to_string()));
-                break;
-            }
+        let first = spellings.iter().find_map(|s| {
+            text.match_indices(s.as_str())
+                .map(|(at, _)| (at, at + s.len()))
+                .find(|&(a, b)| !spans.iter().any(|&(x, y)| x <= a && b <= y))
+        });
+        if let Some(span) = first {
+            spans.push(span);
+            found.push((span.0, what.to_string()));
         }
     }
     for (at, run) in runs(text, |b| {
@@ -209,6 +215,23 @@ mod tests {
         for s in &said {
             assert!(!s.contains(token) && !s.contains(key) && !s.contains("my-configured"));
         }
+    }
+
+    #[test]
+    fn near_misses_of_a_credential_are_found_and_named_without_the_value() {
+        let leaks = scan(
+            "a = \"MY-CONFIGURED-TOKEN\"\nb = \"my-configured-toke\"\nc = \"my-configured-tokeo\"\n",
+            &secrets(),
+        );
+        let said: Vec<String> = leaks.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            vec![
+                "line 1 holds a near miss of the configured API token",
+                "line 2 holds a near miss of the configured API token",
+                "line 3 holds a near miss of the configured API token",
+            ]
+        );
     }
 
     #[test]

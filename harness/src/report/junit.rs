@@ -109,6 +109,17 @@ pub fn render_case(outcome: &Outcome, run: &RunInfo) -> CaseXml {
     }
 }
 
+/// A copy of `outcome` with `secrets` redacted and what XML cannot carry removed, as its
+/// `<testcase>` is written: other reporters (the HTML page) start from the same clean text.
+pub fn clean_outcome(outcome: &Outcome, secrets: &[String]) -> Outcome {
+    Sanitizer::new(secrets).outcome(outcome)
+}
+
+/// `text` with `secrets` redacted and what XML cannot carry removed.
+pub fn clean_text(text: &str, secrets: &[String]) -> String {
+    Sanitizer::new(secrets).text(text)
+}
+
 /// Writes the report for `outcomes`: one `<testsuite>` per distinct `Outcome::suite`, in the
 /// order suites first appear.
 pub fn write_junit(outcomes: &[Outcome], run: &RunInfo, out: impl Write) -> io::Result<()> {
@@ -219,6 +230,12 @@ pub fn write_junit_file(outcomes: &[Outcome], run: &RunInfo, path: &Path) -> io:
 /// [`write_report`] to `path`, as [`write_junit_file`] does.
 pub fn write_report_file(cases: &[CaseXml], header: &Header, path: &Path) -> io::Result<()> {
     write_file(path, |out| write_report(cases, header, out))
+}
+
+/// `text` to `path` as the reports are written: the directory created, a temporary file
+/// renamed into place.
+pub fn write_text_file(path: &Path, text: &str) -> io::Result<()> {
+    write_file(path, |out| out.write_all(text.as_bytes()))
 }
 
 fn write_file(
@@ -571,6 +588,15 @@ impl Sanitizer {
                         HeaderValue::Secret { prefix, secret } => HeaderValue::Secret {
                             prefix: t(prefix),
                             secret: *secret,
+                        },
+                        HeaderValue::Derived {
+                            prefix,
+                            secret,
+                            edit,
+                        } => HeaderValue::Derived {
+                            prefix: t(prefix),
+                            secret: *secret,
+                            edit: *edit,
                         },
                     };
                     (t(name), value)

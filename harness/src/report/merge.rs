@@ -12,7 +12,10 @@ use clap::Parser;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+use crate::drift::{self, Notice};
+use crate::report::html;
 use crate::report::junit::{self, CaseXml, Header, Tally};
+use crate::rules;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,6 +29,12 @@ struct MergeCli {
     /// The shards' reports
     #[arg(value_name = "IN.xml", required = true)]
     inputs: Vec<PathBuf>,
+    /// Where to write the merged HTML page [default: index.html beside OUT.xml]
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+    /// Write no HTML page
+    #[arg(long, conflicts_with = "html")]
+    no_html: bool,
 }
 
 /// The subcommand's command line, for help and completions.
@@ -64,6 +73,24 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    if !cli.no_html {
+        let path = cli
+            .html
+            .clone()
+            .unwrap_or_else(|| html::default_path(&cli.output));
+        let trials = html::from_junit::trials(&cases);
+        if let Err(e) = html::write_page_file(&header, &trials, &path) {
+            eprintln!(
+                "csr-conformance merge: cannot write {}: {e}",
+                path.display()
+            );
+            return ExitCode::from(1);
+        }
+        eprintln!(
+            "csr-conformance merge: HTML report written to {}",
+            path.display()
+        );
+    }
     let failed = cases
         .iter()
         .filter(|c| matches!(c.tally, Tally::Failure | Tally::Error))
@@ -81,10 +108,12 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
 /// the first. Each input is (label for messages, XML text).
 pub fn merge(inputs: &[(String, String)]) -> Result<(Vec<CaseXml>, Header), String> {
     let mut header: Option<Header> = None;
+    let mut shards: Vec<Vec<(String, String)>> = Vec::new();
     let mut cases = Vec::new();
     let mut seen = HashSet::new();
     for (label, xml) in inputs {
         let parsed = parse(xml).map_err(|e| format!("{label}: {e}"))?;
+        shards.push(parsed.header.properties.clone());
         if header.is_none() {
             header = Some(parsed.header);
         }
@@ -95,6 +124,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<(Vec<CaseXml>, Header), Stri
         }
     }
     let mut header = header.ok_or("no report given")?;
+    header.properties = merge_properties(&shards);
     if cases.is_empty() {
         header.properties.push((
             "no_tests".into(),
@@ -102,6 +132,103 @@ pub fn merge(inputs: &[(String, String)]) -> Result<(Vec<CaseXml>, Header), Stri
         ));
     }
     Ok((cases, header))
+}
+
+/// Properties that add up over shards.
+const SUMS: &[&str] = &[
+    "requests",
+    "generated_requests",
+    "credentialed_requests",
+    "credentialed_refused",
+    "requests_after_stop",
+    "drift_dropped",
+];
+
+/// The run's properties from its shards': the first shard's, with what each shard counted
+/// added up (requests, the rules' coverage, drift notices, the duration), the first reason a
+/// shard stopped early, and the command without its `--partition`.
+fn merge_properties(shards: &[Vec<(String, String)>]) -> Vec<(String, String)> {
+    let Some(first) = shards.first() else {
+        return Vec::new();
+    };
+    let all = || shards.iter().flatten();
+    let counted = |name: &str| {
+        SUMS.contains(&name)
+            || name == "duration_secs"
+            || name.starts_with(rules::RULE_PREFIX)
+            || name.starts_with(drift::PROPERTY_PREFIX)
+            || name.starts_with("rules_")
+            || name == "stopped_early"
+    };
+    let mut out: Vec<(String, String)> = first
+        .iter()
+        .filter(|(n, _)| !counted(n))
+        .map(|(n, v)| {
+            if n == "command" {
+                (n.clone(), without_partition(v))
+            } else {
+                (n.clone(), v.clone())
+            }
+        })
+        .collect();
+    if let Some((_, why)) = all().find(|(n, _)| n == "stopped_early") {
+        out.push(("stopped_early".into(), why.clone()));
+    }
+    for name in SUMS {
+        let values: Vec<u64> = all()
+            .filter(|(n, _)| n == name)
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect();
+        if !values.is_empty() {
+            out.push((name.to_string(), values.iter().sum::<u64>().to_string()));
+        }
+    }
+    let secs: Vec<f64> = all()
+        .filter(|(n, _)| n == "duration_secs")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    if !secs.is_empty() {
+        out.push((
+            "duration_secs".into(),
+            format!("{:.2}", secs.iter().sum::<f64>()),
+        ));
+    }
+    if all().any(|(n, _)| n == "rules_documented") {
+        let ledger = rules::Ledger::default();
+        for (n, v) in all() {
+            if let (Some(id), Some(entry)) =
+                (n.strip_prefix(rules::RULE_PREFIX), rules::parse_entry(v))
+            {
+                ledger.absorb(id, &entry);
+            }
+        }
+        out.extend(rules::Coverage::of(&ledger).properties());
+    }
+    let mut notices: Vec<Notice> = Vec::new();
+    for shard in shards {
+        let these = shard
+            .iter()
+            .filter_map(|(n, v)| Notice::from_property(n, v))
+            .collect();
+        drift::merge(&mut notices, these);
+    }
+    out.extend(notices.iter().map(Notice::property));
+    out.push(("merged_reports".into(), shards.len().to_string()));
+    out
+}
+
+/// A command line without its `--partition SPEC` (a merged report is the whole run's).
+fn without_partition(command: &str) -> String {
+    let mut words = command.split(' ').peekable();
+    let mut out = Vec::new();
+    while let Some(w) = words.next() {
+        if w == "--partition" {
+            words.next();
+        } else if !w.starts_with("--partition=") {
+            out.push(w);
+        }
+    }
+    out.join(" ")
 }
 
 struct Parsed {

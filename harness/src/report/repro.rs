@@ -23,9 +23,16 @@ pub fn curl_line(base_url: &str, request: &Request) -> String {
         args.push("-H".into());
         args.push(match value {
             HeaderValue::Literal(v) => shell_quote(&format!("{name}: {v}")),
-            HeaderValue::Secret { prefix, secret } => {
-                secret_header(&format!("{name}: {prefix}"), secret.env_var())
-            }
+            HeaderValue::Secret { prefix, secret } => secret_header(
+                &format!("{name}: {prefix}"),
+                &format!("${}", secret.env_var()),
+            ),
+            // The near miss is derived from the variable by the shell, never written out.
+            HeaderValue::Derived {
+                prefix,
+                secret,
+                edit,
+            } => secret_header(&format!("{name}: {prefix}"), &edit.shell(secret.env_var())),
         });
     }
 
@@ -194,18 +201,50 @@ fn shell_quote_if_needed(s: &str) -> String {
     }
 }
 
-/// `"Authorization: Bearer $CLOUDFLARE_API_TOKEN"`: the shell substitutes the variable, so the
-/// value never appears in a report. If the fixed part holds a character that double quotes
-/// would interpret, it is single-quoted and only the variable reference is double-quoted.
-fn secret_header(fixed: &str, env_var: &str) -> String {
+/// `"Authorization: Bearer $CLOUDFLARE_API_TOKEN"`: the shell substitutes the variable (or
+/// `expansion`, an expression of it, for a near miss), so the value never appears in a report.
+/// If the fixed part holds a character that double quotes would interpret, it is single-quoted
+/// and only the expansion is double-quoted.
+fn secret_header(fixed: &str, expansion: &str) -> String {
     let double_quote_safe = fixed
         .chars()
         .all(|c| !c.is_control() && !matches!(c, '"' | '$' | '`' | '\\' | '!'));
     if double_quote_safe {
-        format!("\"{fixed}${env_var}\"")
+        format!("\"{fixed}{expansion}\"")
     } else {
-        format!("{}\"${env_var}\"", shell_quote(fixed))
+        format!("{}\"{expansion}\"", shell_quote(fixed))
     }
+}
+
+/// A word of a command line as typed: bare when it holds nothing a shell would interpret,
+/// single-quoted otherwise.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b));
+    if plain { s.to_string() } else { shell_quote(s) }
+}
+
+/// A command line of `words`, each as [`shell_word`] writes it.
+pub fn command_line<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The command that runs one trial again: `csr-conformance OPTIONS --seed S --exact 'TRIAL'`,
+/// where `options` are the run's target and scope flags (`--target … --zone-id …`), each
+/// already a shell word, and the seed makes a generated trial send the same inputs.
+pub fn rerun_line(options: &[String], seed: u64, trial: &str) -> String {
+    let mut line = String::from("csr-conformance");
+    for o in options {
+        line.push(' ');
+        line.push_str(o);
+    }
+    line.push_str(&format!(" --seed {seed} --exact {}", shell_quote(trial)));
+    line
 }
 
 /// The body as text if it can travel as one single-quoted argument: valid UTF-8 without control
@@ -328,6 +367,45 @@ mod tests {
             curl_line(BASE, &req),
             r#"curl -sS -X DELETE 'https://api.cloudflare.com/client/v4/accounts/acc/custom_csrs/7' -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" -H "X-Auth-Email: $CLOUDFLARE_EMAIL" -H 'X-Odd: a"$b '"$CLOUDFLARE_API_KEY""#
         );
+    }
+
+    #[test]
+    fn near_misses_are_derived_by_the_shell() {
+        let mut req = request("GET", "/accounts/acc/custom_csrs");
+        req.headers = vec![(
+            "Authorization".into(),
+            HeaderValue::Derived {
+                prefix: "Bearer ".into(),
+                secret: SecretRef::Token,
+                edit: crate::near_miss::Edit::Truncated,
+            },
+        )];
+        assert_eq!(
+            curl_line(BASE, &req),
+            r#"curl -sS -X GET 'https://api.cloudflare.com/client/v4/accounts/acc/custom_csrs' -H "Authorization: Bearer ${CLOUDFLARE_API_TOKEN%?}""#
+        );
+        // Every edit's header, as bash reads the line, is the near miss of the variable.
+        let token = "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY";
+        for edit in crate::near_miss::Edit::ALL {
+            req.headers[0].1 = HeaderValue::Derived {
+                prefix: "Bearer ".into(),
+                secret: SecretRef::Token,
+                edit,
+            };
+            let line = curl_line(BASE, &req);
+            assert!(!line.contains(&token[..20]), "{line}");
+            let header = line.split(" -H ").nth(1).expect("a header");
+            let out = std::process::Command::new("bash")
+                .args(["-c", &format!("printf %s {header}")])
+                .env("CLOUDFLARE_API_TOKEN", token)
+                .output()
+                .expect("run bash");
+            assert_eq!(
+                String::from_utf8(out.stdout).unwrap(),
+                format!("Authorization: Bearer {}", edit.apply(token).unwrap()),
+                "{edit:?}: {line}"
+            );
+        }
     }
 
     /// What the shell command before `| curl` prints, run by bash.

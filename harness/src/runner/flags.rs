@@ -45,6 +45,12 @@ pub struct Cli {
     /// Write no JUnit report
     #[arg(long, conflicts_with = "junit")]
     pub no_junit: bool,
+    /// Where to write the HTML page [default: index.html beside the JUnit report]
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Write no HTML page
+    #[arg(long, conflicts_with = "html")]
+    pub no_html: bool,
     /// Also write every exchange of the run as a HAR 1.2 file (redacted as recordings are),
     /// for browser devtools, Charles, Insomnia, mitmproxy, and `import-har`
     #[arg(long, value_name = "PATH")]
@@ -65,6 +71,11 @@ pub struct Cli {
     /// Generated cases per property, instead of what cases/properties.toml says
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub cases: Option<u32>,
+    /// Plan the run within N requests: the deterministic coverage of the documented rules
+    /// first (in one scope), then generated cases with what is left; hand-written cases that
+    /// do not fit are skipped
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub budget: Option<u64>,
     /// When no trial was judged (none matched the filter or --partition, or all were
     /// skipped): fail says why and exits 4, warn says why and exits 0, pass exits 0
     /// [default: fail; pass for the cargo test target]

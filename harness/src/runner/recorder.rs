@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::model::{Outcome, Verdict};
 use crate::partition;
-use crate::report::junit;
+use crate::report::{html, junit};
 use crate::session::Session;
 use crate::session::TargetSpec;
 
@@ -17,6 +17,8 @@ pub struct Recorder {
     session: Arc<Session>,
     partition: Option<partition::Partition>,
     cases: Mutex<Vec<(usize, junit::CaseXml)>>,
+    /// Each trial as the HTML page shows it (failure texts, curl lines; no exchanges).
+    pages: Mutex<Vec<(usize, html::Trial)>>,
     flaky: Mutex<Vec<String>>,
     /// How many trials were skipped for each reason.
     skips: Mutex<std::collections::BTreeMap<String, usize>>,
@@ -35,6 +37,7 @@ impl Recorder {
             session,
             partition,
             cases: Mutex::default(),
+            pages: Mutex::default(),
             flaky: Mutex::default(),
             skips: Mutex::default(),
             outcomes: keep_outcomes.then(Mutex::default),
@@ -56,7 +59,13 @@ impl Recorder {
                 .entry(reason.clone())
                 .or_default() += 1;
         }
-        let case = junit::render_case(&outcome, &run_info(&self.session, self.partition));
+        let info = run_info(&self.session, self.partition);
+        let case = junit::render_case(&outcome, &info);
+        let page = html::Trial::of(&outcome, &info.secrets, &info.base_url);
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((index, page));
         self.cases
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -82,6 +91,13 @@ impl Recorder {
         let mut all = std::mem::take(&mut *self.cases.lock().unwrap_or_else(|p| p.into_inner()));
         all.sort_by_key(|(i, _)| *i);
         all.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// The trials as the HTML page shows them, in trial order.
+    pub fn take_pages(&self) -> Vec<html::Trial> {
+        let mut all = std::mem::take(&mut *self.pages.lock().unwrap_or_else(|p| p.into_inner()));
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, t)| t).collect()
     }
 
     /// (reason, trials skipped for it), most frequent first.

@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
+use crate::budget;
 use crate::cases;
-use crate::generate::declare;
+use crate::drift::{self, Drift};
+use crate::generate::{coverage, declare};
 use crate::limits::{self, Limits, Stop};
 use crate::model::Outcome;
 use crate::partition;
 use crate::record::har_out;
-use crate::report::junit;
+use crate::report::{html, junit};
 use crate::rules;
 use crate::schemas::Schemas;
 use crate::session::{CaseRuns, Session, TargetSpec};
@@ -101,11 +103,17 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     }
 
     let session = Arc::new(Session::new(settings, cases, schemas).with_limits(limits.clone()));
+    // Requests counted per trial, for --budget and the closing figure of full coverage.
+    session.traffic().add(Arc::new(budget::Counter));
+    budget::note_scopes(&session.settings.scopes);
     let recorder = Arc::new(Recorder::new(
         session.clone(),
         cli.run.partition,
         after.is_some(),
     ));
+    // Drift notices: what the target says that the contract does not, seen as it answers.
+    let drift = Arc::new(Drift::new(drift::Known::load(&schemas_dir)));
+    session.traffic().add(drift.clone());
     // `--har`: every exchange from here on, the cleanup's too, streamed to the file's
     // temporary beside it.
     let har = match cli.har.as_deref().filter(|_| !cli.libtest.list) {
@@ -134,6 +142,25 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         .filter(|(_, _, t)| !cli.libtest.is_filtered_out(t))
         .count();
     let trials = partition::shard(cli.run.partition.as_ref(), &cli.libtest, trials);
+    if let Some(limit) = cli.budget {
+        let selected = trials
+            .iter()
+            .filter(|t| !cli.libtest.is_filtered_out(t))
+            .map(|t| t.name().to_string())
+            .collect();
+        let plan = budget::make_plan(
+            limit,
+            &session,
+            &properties,
+            &selected,
+            &coverage::fixed_cost,
+        );
+        eprintln!(
+            "csr-conformance: --budget {limit}: about {} requests for the deterministic coverage first",
+            plan.fixed_estimate
+        );
+        budget::install(plan);
+    }
     let conclusion = libtest_mimic::run(&libtest_args, trials);
     let tally = Tally::of(all, matched, &conclusion, recorder.skips());
     let after_ok = after.is_none_or(|f| f(&runs, &recorder.take_outcomes()));
@@ -182,14 +209,20 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
     // What the run verified of the documented contract.
     let coverage = rules::Coverage::of(rules::ledger());
 
-    // Under nextest every trial is its own process; its JUnit report is nextest's own.
+    let notices = drift.notices();
+    let (sent, generated) = session.requests_sent();
+
+    // Under nextest every trial is its own process; its JUnit report is nextest's own, and
+    // the page would show one trial.
     let under_nextest = std::env::var_os("NEXTEST_RUN_ID").is_some();
-    if !cli.libtest.list && !cli.no_junit && !under_nextest {
-        let path = cli
-            .junit
-            .clone()
-            .unwrap_or_else(|| root.join("reports").join("junit.xml"));
-        let mut header = run_info(&session, cli.run.partition).header();
+    let junit_path = cli
+        .junit
+        .clone()
+        .unwrap_or_else(|| root.join("reports").join("junit.xml"));
+    let some_report = !cli.no_junit || !cli.no_html;
+    if some_report && !cli.libtest.list && !under_nextest {
+        let info = run_info(&session, cli.run.partition);
+        let mut header = info.header();
         header.properties.extend(coverage.properties());
         header
             .properties
@@ -204,14 +237,44 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
                 .properties
                 .push(("requests_after_stop".to_string(), after_stop.to_string()));
         }
-        match junit::write_report_file(&recorder.take(), &header, &path) {
-            Ok(()) => eprintln!(
-                "csr-conformance: JUnit report written to {}",
-                path.display()
-            ),
-            Err(e) => {
-                eprintln!("csr-conformance: cannot write {}: {e}", path.display());
-                return ExitCode::from(1);
+        // What the page shows of the run, kept in the report so `merge` can rebuild it.
+        header.properties.extend(html::run_properties(
+            (sent, generated),
+            started.elapsed(),
+            &junit::clean_text(&html::command(seed), &info.secrets),
+            cli.cases,
+        ));
+        header.properties.extend(drift::properties(
+            &notices,
+            drift.dropped(),
+            drift.credentialed(),
+        ));
+        if !cli.no_junit {
+            match junit::write_report_file(&recorder.take(), &header, &junit_path) {
+                Ok(()) => eprintln!(
+                    "csr-conformance: JUnit report written to {}",
+                    junit_path.display()
+                ),
+                Err(e) => {
+                    eprintln!(
+                        "csr-conformance: cannot write {}: {e}",
+                        junit_path.display()
+                    );
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        if !cli.no_html {
+            let path = cli
+                .html
+                .clone()
+                .unwrap_or_else(|| html::default_path(&junit_path));
+            match html::write_page_file(&header, &recorder.take_pages(), &path) {
+                Ok(()) => eprintln!("csr-conformance: HTML report written to {}", path.display()),
+                Err(e) => {
+                    eprintln!("csr-conformance: cannot write {}: {e}", path.display());
+                    return ExitCode::from(1);
+                }
             }
         }
     }
@@ -222,7 +285,6 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         eprintln!("csr-conformance: {why}");
     }
     if !cli.libtest.list {
-        let (sent, generated) = session.requests_sent();
         println!("{}", summary(sent, generated, started.elapsed(), seed));
         // A rule that was never verified is named, never passed in silence.
         println!("csr-conformance: {}", coverage.summary());
@@ -230,6 +292,11 @@ pub fn run(cli: Cli, mode: Mode, after: Option<AfterRun>) -> ExitCode {
         if !unverified.is_empty() {
             let names: Vec<&str> = unverified.iter().map(|r| r.id).collect();
             println!("csr-conformance: not verified: {}", names.join(", "));
+        }
+        println!("csr-conformance: {}", budget::closing_line(sent as u64));
+        // Never a failure: what the target said that the contract does not, in one line.
+        if let Some(line) = drift::line(&notices) {
+            println!("csr-conformance: {line}");
         }
     }
     if limits

@@ -152,8 +152,26 @@ pub fn build_trials(
                 let index = trials.len();
                 let (runs, recorder) = (runs.clone(), recorder.clone());
                 let trial_name = name.clone();
+                let unit_name = unit.clone();
                 let trial = Trial::ignorable_test(name.clone(), move || {
                     let session = runs.session();
+                    if let Some(reason) = crate::budget::skips_case(&unit_name) {
+                        recorder.push(
+                            index,
+                            Outcome {
+                                name: trial_name.clone(),
+                                suite: suite.clone(),
+                                verdict: Verdict::Skipped(reason.clone()),
+                                exchanges: Vec::new(),
+                                duration: Duration::ZERO,
+                                seed: None,
+                                notes: Vec::new(),
+                                retries: Vec::new(),
+                                waits: Vec::new(),
+                            },
+                        );
+                        return Ok(Completion::ignored_with(reason));
+                    }
                     let started = Instant::now();
                     let base_url = || session.base_url().unwrap_or_default();
                     let mut run = traffic::in_trial(&trial_name, || {

@@ -182,22 +182,17 @@ impl Session {
         }
     }
 
-    /// Every secret value in play, for redaction.
+    /// Every secret value in play, and every near miss of one, for redaction.
     pub fn secrets(&self) -> Vec<String> {
+        let all = |c: &crate::model::Credentials| {
+            let mut v: Vec<String> = c.secrets().into_iter().map(String::from).collect();
+            v.extend(c.near_misses());
+            v
+        };
         match self.live_if_started() {
-            Some(l) => l
-                .executor
-                .credentials()
-                .secrets()
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            Some(l) => all(l.executor.credentials()),
             None => match &self.settings.target {
-                TargetSpec::Remote { credentials, .. } => credentials
-                    .secrets()
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
+                TargetSpec::Remote { credentials, .. } => all(credentials),
                 TargetSpec::Embedded => Vec::new(),
             },
         }

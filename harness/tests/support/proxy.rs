@@ -103,6 +103,11 @@ pub enum Fault {
     FirstListUnavailable,
     /// The first list request of each scope kind answers 429 with `Retry-After: 1`.
     FirstListRateLimited,
+    // Drift: what the contract allows but does not name. Not a fault: a run still passes.
+    /// Every CustomCsr carries a `fingerprint`, `result_info` a `cursor`, every failure a
+    /// second error with the undocumented code 1499, every answer an
+    /// `x-ratelimit-policy-next` header.
+    Drift,
 }
 
 /// A running proxy and the emulator behind it. Dropping it stops both.
@@ -522,6 +527,30 @@ impl Shared {
             | Fault::LongIdServerError
             | Fault::FirstListUnavailable
             | Fault::FirstListRateLimited => {}
+            Fault::Drift => {
+                a.headers.insert(
+                    "x-ratelimit-policy-next",
+                    HeaderValue::from_static("1200;w=300"),
+                );
+                edit_csrs(&mut a, r.is_some(), |o| {
+                    o.insert("fingerprint".into(), json!("sha256:00"));
+                });
+                if list && a.ok() {
+                    a.edit(|v| {
+                        if let Some(info) = v.get_mut("result_info").and_then(Value::as_object_mut)
+                        {
+                            info.insert("cursor".into(), Value::Null);
+                        }
+                    });
+                }
+                if !a.ok() {
+                    a.edit(|v| {
+                        if let Some(errors) = v.get_mut("errors").and_then(Value::as_array_mut) {
+                            errors.push(json!({"code": 1499, "message": "a newer error"}));
+                        }
+                    });
+                }
+            }
             Fault::TextPlain => {
                 a.headers.insert(
                     header::CONTENT_TYPE,

@@ -19,6 +19,7 @@
 
 pub(crate) mod agreement;
 mod armour;
+pub mod describe;
 mod key;
 pub(crate) mod signature;
 mod text;
