@@ -109,7 +109,7 @@ fn echoes_the_country_sent(ex: &Exchange, f: &Finding) -> bool {
         Some((Operation::Create, _))
     ) && sent
         .get("country")
-        .is_some_and(|c| c.is_string() && c.to_string() == f.actual)
+        .is_some_and(|c| c.is_string() && serde_json::to_string(c).is_ok_and(|t| t == f.actual))
 }
 
 /// Where the CustomCsr objects of an answer are: `/result` for create/get, each list item.
