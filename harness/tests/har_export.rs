@@ -57,7 +57,10 @@ fn a_default_runs_har_imports_into_cases_that_replay_green() {
     ]);
     assert_eq!(code, 0, "the default run passes\n{stderr}");
     assert!(
-        stderr.contains(&format!("csr-conformance: HAR file written to {}", path(&har))),
+        stderr.contains(&format!(
+            "csr-conformance: HAR file written to {}",
+            path(&har)
+        )),
         "{stderr}"
     );
     let text = std::fs::read_to_string(&har).expect("the HAR file");
@@ -90,11 +93,21 @@ fn a_default_runs_har_imports_into_cases_that_replay_green() {
     let entries = log["entries"].as_array().unwrap();
     let sent: usize = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("csr-conformance: ")?.split(" requests").next()?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("csr-conformance: ")?
+                .split(" requests")
+                .next()?
+                .parse()
+                .ok()
+        })
         .expect("the summary line");
     assert_eq!(entries.len(), sent, "every request of the run is an entry");
     for e in entries {
-        assert!(pages.contains(e["pageref"].as_str().unwrap()), "{}", e["pageref"]);
+        assert!(
+            pages.contains(e["pageref"].as_str().unwrap()),
+            "{}",
+            e["pageref"]
+        );
     }
     assert!(pages.iter().any(|p| p.starts_with("property::")));
     let cleanup: Vec<&Value> = entries
@@ -107,12 +120,14 @@ fn a_default_runs_har_imports_into_cases_that_replay_green() {
         .iter()
         .map(|e| e["startedDateTime"].as_str().unwrap())
         .collect();
-    assert!(started.windows(2).all(|w| w[0] <= w[1]), "in the order sent");
+    assert!(
+        started.windows(2).all(|w| w[0] <= w[1]),
+        "in the order sent"
+    );
 
     // import-har reads it, and what it writes replays green against the embedded emulator.
     let cases = dir.join("cases");
-    let (code, _, stderr) =
-        csr_conformance(&["import-har", path(&har), "--out", path(&cases)]);
+    let (code, _, stderr) = csr_conformance(&["import-har", path(&har), "--out", path(&cases)]);
     assert_eq!(code, 0, "{stderr}");
     assert!(cases.join("recorded-har-run.toml").is_file(), "{stderr}");
     let junit = dir.join("replay.xml");
@@ -150,7 +165,10 @@ fn an_unwritable_har_path_stops_the_run_before_it_starts() {
     let (code, stdout, stderr) =
         csr_conformance(&["--har", path(&file.join("run.har")), "--no-junit"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("csr-conformance: --har: cannot "), "{stderr}");
+    assert!(
+        stderr.contains("csr-conformance: --har: cannot "),
+        "{stderr}"
+    );
     assert!(!stdout.contains("test result"), "no trial ran: {stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,8 +4,8 @@
 //! A [`HarWriter`] is a [`traffic::Observer`](crate::traffic::Observer): it sees each exchange
 //! once, as the executor completes it, redacts it and streams it as one line of JSON to a
 //! temporary file beside `PATH`. Memory holds only the pages (one per trial, and one for the
-//! requests sent outside any trial: the cleanup) and 24 bytes per entry (when it was sent, and
-//! where its line is), so a run of 100 000 requests holds about 2.4 MB whatever its bodies. At
+//! requests sent outside any trial: the cleanup) and 32 bytes per entry (when it was sent, and
+//! where its line is), so a run of 100 000 requests holds about 3 MB whatever its bodies. At
 //! the end [`HarWriter::finish`] writes the log's head, the pages, and the entries in the order
 //! they were sent (exchanges finish out of order: a long answer ends after a later short one,
 //! and `import-har` reads the file in order), and renames the whole into place.
