@@ -21,7 +21,7 @@ pub mod warnings;
 use std::path::{Path, PathBuf};
 
 use crate::checks::pem::describe;
-use crate::model::{Outcome, Verdict};
+use crate::model::{Exchange, Outcome, Verdict};
 use crate::report::junit::{self, Header};
 use crate::report::repro::curl_line;
 use crate::report::text::{failure_text, summary_line};
@@ -96,9 +96,7 @@ impl Trial {
         }
         let o = junit::clean_outcome(outcome, secrets);
         // The request the failure is about; a sequence's earlier steps have theirs in the text.
-        let curls = o
-            .exchanges
-            .last()
+        let curls = about(&o)
             .map(|ex| curl_line(base_url, &ex.request))
             .into_iter()
             .collect();
@@ -139,6 +137,24 @@ pub fn waited(line: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The exchange a failure is about: the one its first finding names (`… (answer to POST
+/// /zones/…)`), as a generated case goes on to clean up after the answer it judged; otherwise
+/// the last.
+fn about(o: &Outcome) -> Option<&Exchange> {
+    let named = match &o.verdict {
+        Verdict::Failure(findings) => findings.first().and_then(|f| {
+            let (_, rest) = f.message.rsplit_once("(answer to ")?;
+            let line = rest.strip_suffix(')')?;
+            o.exchanges
+                .iter()
+                .rev()
+                .find(|ex| ex.request.line() == line)
+        }),
+        _ => None,
+    };
+    named.or_else(|| o.exchanges.last())
+}
+
 /// The side-by-side table of the object the first PEM finding is about.
 fn pem_rows(o: &Outcome) -> Vec<describe::Row> {
     let Verdict::Failure(findings) = &o.verdict else {
@@ -147,7 +163,7 @@ fn pem_rows(o: &Outcome) -> Vec<describe::Row> {
     let Some(finding) = findings.iter().find(|f| f.rule.starts_with("pem.")) else {
         return Vec::new();
     };
-    let Some(body) = o.exchanges.last().and_then(|ex| ex.response.body_json()) else {
+    let Some(body) = about(o).and_then(|ex| ex.response.body_json()) else {
         return Vec::new();
     };
     // The finding's pointer names a field of the object (`/result/3/sans`): walk up to the

@@ -222,3 +222,37 @@ fn pem_findings_show_the_csr_beside_the_json() {
         ("a.shop", "a.shop, b.shop")
     );
 }
+
+#[test]
+fn the_curl_line_is_of_the_answer_the_finding_names_not_of_the_cleanup_after_it() {
+    let mut o = outcome(
+        "property::zone::valid_creates",
+        Verdict::Failure(vec![Finding::new(
+            "pem.subject",
+            "/result/organization",
+            "O=\"&\"",
+            "O=\"\"",
+            "the CSR lost a character (answer to POST /zones/z/custom_csrs)",
+        )]),
+        "{}",
+        Some(7),
+    );
+    let delete = Request::new("DELETE", "/zones/z/custom_csrs/abc").with_bearer_token();
+    o.exchanges.push(canned_exchange(
+        delete,
+        200,
+        Some("application/json"),
+        "{}",
+        1,
+    ));
+    let t = Trial::of(&o, &[], "http://127.0.0.1:9/client/v4");
+    let curls = &t.failure.as_ref().expect("a failure").curls;
+    assert_eq!(curls.len(), 1);
+    assert!(curls[0].contains("-X POST"), "{curls:?}");
+    // No finding names an answer: the last exchange.
+    if let Verdict::Failure(fs) = &mut o.verdict {
+        fs[0].message = "the CSR lost a character".into();
+    }
+    let t = Trial::of(&o, &[], "http://127.0.0.1:9/client/v4");
+    assert!(t.failure.unwrap().curls[0].contains("-X DELETE"));
+}
