@@ -192,13 +192,13 @@ fn a_read_only_run_names_the_rules_it_could_not_verify() {
     support::assert_junit_valid(&run);
 }
 
-/// Runs the generated properties (no hand-written case) under seeds 1 to 20 against an
+/// Runs the generated properties (no hand-written case) under the sweep's seeds against an
 /// emulator with `fault`, and returns the seeds under which the run did not fail with
 /// `property.list-order` in the account's list parameters.
 fn sweep(fault: Fault) -> Vec<u64> {
     let emu = emulator(&[fault]);
     let mut missed = Vec::new();
-    for seed in 1..=20u64 {
+    for seed in support::sweep_seeds() {
         let s = seed.to_string();
         let run = run(&emu, &["--seed", &s, "property::"]);
         let caught = run.code == 1
@@ -227,7 +227,7 @@ fn an_ignored_direction_is_caught_under_every_seed() {
 #[test]
 fn the_correct_emulator_passes_the_list_coverage_under_every_seed() {
     let emu = emulator(&[]);
-    for seed in 1..=20u64 {
+    for seed in support::sweep_seeds() {
         let s = seed.to_string();
         let run = run(&emu, &["--seed", &s, "property::account::list_params"]);
         assert_eq!(run.code, 0, "seed {seed}: {}", run.summary());

@@ -128,16 +128,16 @@ fn assert_caught_by_near_misses(run: &Run, seed: u64) {
     }
 }
 
-/// The fault is caught by a default run (every trial, nothing aimed at it) under each of 20
-/// seeds: the seeds are printed as they pass (`--nocapture` shows them).
+/// The fault is caught by a default run (every trial, nothing aimed at it) under each seed of
+/// the sweep (`support::sweep_seeds`): the seeds are printed as they pass (`--nocapture`).
 #[test]
 fn loose_credentials_are_caught_under_every_seed_of_a_sweep() {
     let creds = Creds::emulator_defaults();
-    let seeds: Vec<u64> = (1..=20).collect();
+    let seeds = support::sweep_seeds();
     // Two runs at a time: one per core.
     std::thread::scope(|s| {
         let workers: Vec<_> = seeds
-            .chunks(10)
+            .chunks(seeds.len().div_ceil(2))
             .map(|chunk| {
                 let creds = &creds;
                 s.spawn(move || {
@@ -155,7 +155,7 @@ fn loose_credentials_are_caught_under_every_seed_of_a_sweep() {
             w.join().expect("a sweep worker");
         }
     });
-    println!("loose-credentials caught under seeds 1..=20");
+    println!("loose-credentials caught under seeds 1..={}", seeds.len());
 }
 
 fn scratch(name: &str) -> PathBuf {

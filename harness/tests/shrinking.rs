@@ -124,7 +124,7 @@ fn a_dropped_character_shrinks_to_a_few_characters_also_at_a_polite_rate() {
 fn caught_under_every_seed_of_a_sweep_with_a_minimal_input_each_time() {
     let emu = emulator(&[Fault::PemSubjectDropsChars]);
     let mut caught = Vec::new();
-    for seed in 1..=20u32 {
+    for seed in support::sweep_seeds() {
         let seed = seed.to_string();
         // A default run: every trial, hand-written ones included, none aimed at this fault.
         let r = run(&emu, &["--seed", &seed]);

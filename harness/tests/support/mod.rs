@@ -387,3 +387,16 @@ fn unescape(s: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// The seeds a fault sweep runs: 1 to `CSR_SWEEP_SEEDS` (default 5, to keep CI short). The
+/// 20-seed sweeps the issues ask for are `CSR_SWEEP_SEEDS=20 cargo test --test …`, or
+/// `bash bench/fault_sweep.sh 20` against release builds.
+#[allow(dead_code)] // not every test binary sweeps
+pub fn sweep_seeds() -> Vec<u64> {
+    let n = std::env::var("CSR_SWEEP_SEEDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(5);
+    (1..=n).collect()
+}
