@@ -233,3 +233,41 @@ fn the_correct_emulator_passes_the_list_coverage_under_every_seed() {
         assert_eq!(run.code, 0, "seed {seed}: {}", run.summary());
     }
 }
+
+/// A fixed case that fails does not hide the rules of the fixed cases after it: they still
+/// run and are recorded, so a mock's coverage table lists every rule it broke or kept.
+#[test]
+fn the_fixed_cases_after_a_failing_one_still_verify_their_rules() {
+    // A common name of 64 characters (the first fixed valid body) is refused.
+    let emu = emulator(&[Fault::CommonNameLimitOffByOne]);
+    let run = run(
+        &emu,
+        &[
+            "--seed",
+            "1",
+            "--cases",
+            "1",
+            "--exact",
+            "property::account::valid_creates",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.summary());
+    let entry = |id: &str| property(&run, &format!("rule: {id}")).unwrap_or_default();
+    // Broken (its re-runs while shrinking count too).
+    let cn = entry("field.common_name.at-limit");
+    assert!(
+        !cn.contains("violated=0 ") && cn.contains("violated="),
+        "{cn}"
+    );
+    for id in [
+        "field.subject.at-limit",
+        "field.sans.at-limit",
+        "field.san.at-limit",
+    ] {
+        let e = entry(id);
+        assert!(
+            !e.starts_with("exercised=0") && e.contains("violated=0"),
+            "{id}: {e}"
+        );
+    }
+}

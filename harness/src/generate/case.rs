@@ -314,26 +314,53 @@ pub fn run_cases<T: Shrink>(
 ) -> Ran {
     let started = Instant::now();
     let n_fixed = fixed.len();
+    // Every fixed case runs even after one failed, so that each documented rule it verifies is
+    // recorded as held or broken (a mock author wants the whole list); the first failure is
+    // the one shrunk and reported, the others are named in its note.
+    let mut first: Option<(usize, T, CaseResult)> = None;
+    let mut also: Vec<String> = Vec::new();
     for (i, input) in fixed.into_iter().enumerate() {
         let r = run_held(ctx, &case, &input);
         if let Some(e) = r.error {
+            if first.is_some() {
+                break;
+            }
             return Ran {
                 verdict: Verdict::Error(e),
                 exchanges: r.exchanges,
                 notes: Vec::new(),
             };
         }
-        if !r.findings.is_empty() {
-            let mut s = Shrinking::new(ctx, input, r);
-            let own = s.own_shrinker(ctx, &case, true);
-            let note = format!(
-                "failed at fixed case {} of {n_fixed} (the deterministic coverage of the contract); {}; {:.1} s",
-                i + 1,
-                s.how(ctx, own),
-                started.elapsed().as_secs_f64()
-            );
-            return s.into_ran(note);
+        if r.findings.is_empty() {
+            continue;
         }
+        if first.is_none() {
+            first = Some((i, input, r));
+        } else {
+            let rule = r.findings.first().map_or("", |f| f.rule.as_str());
+            let what: String = format!("{input:?}").chars().take(100).collect();
+            also.push(format!("{} ({rule}: {what})", i + 1));
+        }
+    }
+    if let Some((i, input, r)) = first {
+        let mut s = Shrinking::new(ctx, input, r);
+        let own = s.own_shrinker(ctx, &case, true);
+        let others = if also.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} more fixed case(s) failed too: {}",
+                also.len(),
+                also.join("; ")
+            )
+        };
+        let note = format!(
+            "failed at fixed case {} of {n_fixed} (the deterministic coverage of the contract); {}; {:.1} s{others}",
+            i + 1,
+            s.how(ctx, own),
+            started.elapsed().as_secs_f64()
+        );
+        return s.into_ran(note);
     }
     let limit = ctx.property.shrink_runs;
     let mut runner = TestRunner::new(Config {
