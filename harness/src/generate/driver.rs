@@ -10,9 +10,36 @@ use crate::cases::AuthMode;
 use crate::model::{Outcome, Scope, Verdict};
 use crate::session::{Session, auth_headers, foreign};
 
-use super::case::{Ctx, run_cases};
+use proptest::strategy::BoxedStrategy;
+
+use super::case::{CaseResult, Ctx, Ran, run_cases};
 use super::declare::{Generator, Property};
+use super::shrink::Shrink;
 use crate::budget::guard;
+
+/// What a stateless generator's cases are kept to: the trial, how many random cases, and under
+/// `--budget` what its fixed cases (in all) and each random case may send.
+struct Allowance<'a> {
+    trial: &'a str,
+    cases: u32,
+    fixed_estimate: u64,
+    per_case: u64,
+}
+
+/// A stateless generator's run: its `fixed` inputs, then its random ones, each case kept to the
+/// trial's allowance under `--budget`.
+fn fixed_then_random<T: Shrink>(
+    ctx: &Ctx,
+    a: &Allowance,
+    fixed: Vec<T>,
+    strategy: BoxedStrategy<T>,
+    case: fn(&Ctx, &T) -> CaseResult,
+) -> Ran {
+    let n = fixed.len();
+    let per_fixed = a.fixed_estimate.div_ceil(n.max(1) as u64);
+    let guarded = guard(a.trial, (n, per_fixed), a.per_case, case);
+    run_cases(ctx, a.trial, a.cases, fixed, strategy, guarded)
+}
 
 /// `inputs` when the deterministic cases run here, else none.
 fn given<T>(run: bool, inputs: Vec<T>) -> Vec<T> {
@@ -82,6 +109,12 @@ pub fn run_property(
     let account = ctx.account;
     let estimate = super::coverage::fixed_cost(property, account, read_only);
     let each = |n: usize| estimate.div_ceil(n.max(1) as u64);
+    let allowance = Allowance {
+        trial,
+        cases,
+        fixed_estimate: estimate,
+        per_case,
+    };
     let ran = match property.generator {
         Generator::Sequences => {
             let fixed = if fixed && property.volume == 0 {
@@ -92,86 +125,46 @@ pub fn run_property(
             let n = fixed.len();
             super::stateful::run(&ctx, trial, cases, (fixed, each(n)), per_case)
         }
-        Generator::CreateValid => {
-            let fixed = given(fixed, super::coverage::valid_creates(account));
-            let n = fixed.len();
-            run_cases(
-                &ctx,
-                trial,
-                cases,
-                fixed,
-                super::bodies::valid(account),
-                guard(
-                    trial,
-                    (n, each(n)),
-                    per_case,
-                    super::stateless::valid_create,
-                ),
-            )
-        }
-        Generator::CreateInvalid => {
-            let fixed = given(fixed, super::coverage::invalid_creates(account));
-            let n = fixed.len();
-            run_cases(
-                &ctx,
-                trial,
-                cases,
-                fixed,
-                super::bodies::invalid(account),
-                guard(
-                    trial,
-                    (n, each(n)),
-                    per_case,
-                    super::stateless::invalid_create,
-                ),
-            )
-        }
-        Generator::CreateUnspecified => {
-            // They verify no rule: left out under a budget.
-            let fixed = given(
+        Generator::CreateValid => fixed_then_random(
+            &ctx,
+            &allowance,
+            given(fixed, super::coverage::valid_creates(account)),
+            super::bodies::valid(account),
+            super::stateless::valid_create,
+        ),
+        Generator::CreateInvalid => fixed_then_random(
+            &ctx,
+            &allowance,
+            given(fixed, super::coverage::invalid_creates(account)),
+            super::bodies::invalid(account),
+            super::stateless::invalid_create,
+        ),
+        // They verify no rule: left out under a budget.
+        Generator::CreateUnspecified => fixed_then_random(
+            &ctx,
+            &allowance,
+            given(
                 fixed && !budget,
                 super::coverage::unspecified_creates(account),
-            );
-            let n = fixed.len();
-            run_cases(
-                &ctx,
-                trial,
-                cases,
-                fixed,
-                super::bodies::unspecified(account),
-                guard(
-                    trial,
-                    (n, each(n)),
-                    per_case,
-                    super::stateless::unspecified_create,
-                ),
-            )
-        }
-        Generator::Ids => {
-            let fixed = given(fixed, super::coverage::ids(read_only));
-            let n = fixed.len();
-            run_cases(
-                &ctx,
-                trial,
-                cases,
-                fixed,
-                super::ids::inputs(read_only),
-                guard(trial, (n, each(n)), per_case, super::stateless::id_case),
-            )
-        }
+            ),
+            super::bodies::unspecified(account),
+            super::stateless::unspecified_create,
+        ),
+        Generator::Ids => fixed_then_random(
+            &ctx,
+            &allowance,
+            given(fixed, super::coverage::ids(read_only)),
+            super::ids::inputs(read_only),
+            super::stateless::id_case,
+        ),
         Generator::ListParams => super::stateless::list_property(&ctx, trial, cases, fixed),
-        Generator::Auth => {
-            let fixed = given(fixed, super::auth::fixed(read_only, &ctx.creds));
-            let n = fixed.len();
-            run_cases(
-                &ctx,
-                trial,
-                cases,
-                fixed,
-                super::auth::inputs(read_only),
-                guard(trial, (n, each(n)), per_case, super::stateless::auth_case),
-            )
-        }
+        Generator::Auth => fixed_then_random(
+            &ctx,
+            &allowance,
+            given(fixed, super::auth::fixed(read_only, &ctx.creds)),
+            super::auth::inputs(read_only),
+            super::stateless::auth_case,
+        ),
     };
     let mut notes = ran.notes;
     if let Some(doc) = &property.doc {
