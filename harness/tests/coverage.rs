@@ -9,8 +9,7 @@ mod support;
 use csr_emulator::{Config, Emulator, Fault};
 use support::{Creds, Run, run_harness};
 
-/// The `auth.*` rules another part of the harness records (the auth generator's refusals and
-/// near misses): until it does, a run lists them as not verified, and nothing else.
+/// The emulator with `faults`, and CSRs of its own in every scope.
 fn emulator(faults: &[Fault]) -> Emulator {
     Emulator::start(Config {
         preload: 4,

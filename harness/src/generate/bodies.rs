@@ -188,14 +188,19 @@ pub fn valid(account: bool) -> BoxedStrategy<CreateInput> {
 
 /// A small valid P-256 body for sequences: cheap to create, distinct by `n`.
 pub fn small_valid(n: u32, account: bool) -> Value {
-    let host = format!("seq-{n}.csr-conformance.net");
+    small_named(&format!("seq-{n}"), &format!("seq-{n:05}"), account)
+}
+
+/// A small valid P-256 body for `label.csr-conformance.net`, named `name` on accounts.
+pub fn small_named(label: &str, name: &str, account: bool) -> Value {
+    let host = format!("{label}.csr-conformance.net");
     let mut body = json!({
         "country": "PT", "state": "Lisboa", "locality": "Lisboa",
         "organization": "csr-conformance", "common_name": host,
         "sans": [host], "key_type": "p256v1",
     });
     if account {
-        body["name"] = json!(format!("seq-{n:05}"));
+        body["name"] = json!(name);
     }
     body
 }

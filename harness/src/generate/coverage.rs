@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::model::Credentials;
 use crate::model::{Exchange, Finding};
@@ -463,20 +463,6 @@ pub fn judge_valid_create(
         rules::exercised("field.account-fields", accepted);
     }
     out
-}
-
-/// A small valid body for this run's own CSRs in the list phase, named `name`.
-pub fn named_body(i: usize, name: &str, account: bool) -> Value {
-    let host = format!("order-{i}.csr-conformance.net");
-    let mut body = json!({
-        "country": "PT", "state": "Lisboa", "locality": "Lisboa",
-        "organization": "csr-conformance", "common_name": host,
-        "sans": [host], "key_type": "p256v1",
-    });
-    if account {
-        body["name"] = json!(name);
-    }
-    body
 }
 
 #[cfg(test)]

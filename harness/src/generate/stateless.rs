@@ -244,7 +244,11 @@ pub fn list_property(ctx: &Ctx, trial: &str, cases: u32, fixed: bool) -> Ran {
         for i in 0..OWN {
             let name = format!("csr-conformance-order-{}", (b'c' - i as u8) as char);
             let mut req = ctx.request("POST", ctx.collection(&ctx.scope));
-            req.body = Some(Body::Json(coverage::named_body(i, &name, ctx.account)));
+            req.body = Some(Body::Json(super::bodies::small_named(
+                &format!("order-{i}"),
+                &name,
+                ctx.account,
+            )));
             if let Some(ex) = setup.send(ctx, &req)
                 && let Some(id) = created_id(&ex)
             {
